@@ -1,0 +1,31 @@
+import { CommanderError } from "commander";
+import { EXIT_USAGE, formatErrorLine, isTollgateError } from "../errors.ts";
+import type { RunState } from "./context.ts";
+import { buildProgram } from "./program.ts";
+
+/**
+ * Runs the CLI and returns the exit code: 0 pass, 1 gate or verification failed, 2 usage or input
+ * error. Errors print one line on stderr; --debug (or TOLLGATE_DEBUG=1) adds the stack.
+ */
+export async function run(argv: readonly string[] = process.argv): Promise<number> {
+  const state: RunState = { exitCode: 0, debug: argv.includes("--debug") || process.env.TOLLGATE_DEBUG === "1" };
+  const program = buildProgram(state);
+  try {
+    await program.parseAsync(argv as string[]);
+    return state.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      // Commander has already printed its one line (see configureOutput in program.ts).
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`tollgate: ${formatErrorLine(e)}\n`);
+    if (state.debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    return isTollgateError(e) ? e.exitCode : EXIT_USAGE;
+  }
+}
+
+/** Entry point for bin/tollgate.js: runs and sets the exit code once stdout has drained. */
+export async function main(): Promise<void> {
+  process.exitCode = await run(process.argv);
+}

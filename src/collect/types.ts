@@ -1,0 +1,60 @@
+import type { CollectProblem, Component } from "../model/index.ts";
+
+/** One regular file offered by a virtual filesystem. */
+export interface FileEntry {
+  /** POSIX path relative to the filesystem's root, without a leading "/" or "./". */
+  path: string;
+  size: number;
+  /** Unix mode bits (permissions and type), when known. */
+  mode?: number;
+  /** For images: the digest of the layer that last wrote this file. */
+  layer?: string;
+}
+
+/**
+ * A read-only filesystem that the core walks once: a directory, an image's squashed layers, a zip.
+ * Catalogers never walk; they are offered files.
+ */
+export interface VirtualFs {
+  /** Human-readable description for messages, e.g. the directory path or image reference. */
+  readonly description: string;
+  /** Every regular file, once each. */
+  walk(): AsyncIterable<FileEntry>;
+  /** Reads a file by its relative path; throws LimitExceededError above maxBytes, InputError when missing. */
+  readFile(path: string, maxBytes?: number): Promise<Buffer>;
+  /** True when the path names a regular file. */
+  exists(path: string): Promise<boolean>;
+}
+
+export interface ExtractInput {
+  entry: FileEntry;
+  contents: Buffer;
+  /** For companion files (a lockfile's package.json, `-r` includes, go.sum beside go.mod). */
+  fs: VirtualFs;
+}
+
+export interface CatalogResult {
+  components: Component[];
+  /** The project the file describes (e.g. package.json's name), when the file says. */
+  root?: Component;
+  problems?: CollectProblem[];
+}
+
+/**
+ * A cataloger reads one kind of file. `fileRequired` decides on the entry alone (cheap, no I/O);
+ * `extract` parses the file's bytes. A thrown error is reported as a problem for that file; it never
+ * stops the other catalogers.
+ */
+export interface Cataloger {
+  readonly name: string;
+  fileRequired(entry: FileEntry): boolean;
+  extract(input: ExtractInput): Promise<CatalogResult>;
+}
+
+export interface CollectResult {
+  components: Component[];
+  roots: Component[];
+  problems: CollectProblem[];
+  /** How many files were offered and how many were extracted. */
+  stats: { filesSeen: number; filesExtracted: number };
+}

@@ -1,0 +1,110 @@
+import { z } from "zod";
+
+/**
+ * The schema of `tollgate.yaml`. Key names under the policy are fixed (users' files must keep
+ * working); each domain owns its section. Unknown keys are errors, so typos never pass silently.
+ */
+
+export const severityThreshold = z.enum(["none", "low", "medium", "high", "critical"]);
+export type SeverityThreshold = z.infer<typeof severityThreshold>;
+
+/** A YAML date (`2026-12-31`) arrives as a string or, with the yaml library's core schema, a string too. */
+const dateString = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, "expected a date such as 2026-12-31");
+
+export const waiverSchema = z
+  .object({
+    id: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    package: z.string().min(1).optional(),
+    reason: z.string().min(1),
+    owner: z.string().min(1).optional(),
+    expires: dateString,
+  })
+  .strict();
+
+export const triageSchema = z
+  .object({
+    store: z.string().min(1).default(".tollgate/triage.db"),
+    recurring_after: z.number().int().min(1).default(3),
+    github: z
+      .object({
+        repository: z
+          .string()
+          .regex(/^[\w.-]+\/[\w.-]+$/, "expected owner/name")
+          .optional(),
+        labels: z.array(z.string().min(1)).default(["security", "tollgate"]),
+        enabled: z.boolean().default(true),
+      })
+      .strict()
+      .default({ labels: ["security", "tollgate"], enabled: true }),
+  })
+  .strict();
+
+/** A duration such as `7d`, `12h`, `30m`. */
+export const durationString = z.string().regex(/^\d+(s|m|h|d|w)$/, "expected a duration such as 7d, 12h or 30m");
+
+export const configSchema = z
+  .object({
+    // --- policy (the gate) ---
+    fail_on: severityThreshold.default("high"),
+    warn_on: severityThreshold.default("medium"),
+    report: severityThreshold.default("low"),
+    only_fixed: z.boolean().default(false),
+    unresolved: z.enum(["ignore", "warn", "fail"]).default("warn"),
+    waivers: z.array(waiverSchema).default([]),
+    strict_waivers: z.boolean().default(false),
+    vex: z.array(z.string().min(1)).default([]),
+    triage: triageSchema.default({
+      store: ".tollgate/triage.db",
+      recurring_after: 3,
+      github: { labels: ["security", "tollgate"], enabled: true },
+    }),
+    // --- vulnerability database ---
+    db: z
+      .object({
+        path: z.string().min(1).optional(),
+        max_age: durationString.default("7d"),
+        fail_when_stale: z.boolean().default(false),
+        base_url: z.string().url().optional(),
+        ecosystems: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .default({ max_age: "7d", fail_when_stale: false }),
+    // --- SBOM collection ---
+    sbom: z
+      .object({
+        exclude: z.array(z.string().min(1)).default([]),
+        format: z.enum(["cyclonedx-json", "spdx-json"]).default("cyclonedx-json"),
+      })
+      .strict()
+      .default({ exclude: [], format: "cyclonedx-json" }),
+    // --- images ---
+    image: z
+      .object({
+        platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/arch[/variant]").default("linux/amd64"),
+        insecure_registries: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ platform: "linux/amd64", insecure_registries: [] }),
+    // --- Dockerfile lint ---
+    lint: z
+      .object({
+        fail_on: z.enum(["error", "warning", "info"]).default("error"),
+        ignore: z.array(z.string().regex(/^TG-DF-\d{3}$/, "expected a rule id such as TG-DF-001")).default([]),
+        severity: z.record(z.string(), z.enum(["error", "warning", "info", "off"])).default({}),
+        trusted_registries: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ fail_on: "error", ignore: [], severity: {}, trusted_registries: [] }),
+  })
+  .strict();
+
+/** The validated configuration, with every default filled in. */
+export type TollgateConfig = z.infer<typeof configSchema>;
+export type Waiver = z.infer<typeof waiverSchema>;
+
+/** The default policy, in force when there is no tollgate.yaml. */
+export function defaultConfig(): TollgateConfig {
+  return configSchema.parse({});
+}

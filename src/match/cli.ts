@@ -1,0 +1,25 @@
+import { examples, type CliApp } from "../cli/registry.ts";
+import { NotImplementedError } from "../errors.ts";
+import { parseTarget } from "../target/index.ts";
+
+/** `tollgate scan`: match a target's components against the vulnerability database. */
+export function registerScanCommands(app: CliApp): void {
+  app.program
+    .command("scan")
+    .summary("list the known vulnerabilities of a target's components")
+    .description(
+      "Build the SBOM of a target (or read one) and match its components against the OSV database.\n" +
+        "Formats (--format): table (default), json.",
+    )
+    .argument("<target>", "a directory, lockfile, SBOM or image")
+    .option("--db <path>", "vulnerability database (default: the XDG cache dir; env TOLLGATE_DB)")
+    .option("--explain", "show, for each finding, the record, range and comparison that matched")
+    .addHelpText("after", examples("tollgate scan .", "tollgate scan sbom:app.cdx.json --format json --output findings.json"))
+    .action(
+      app.action<[string]>(async ([target], _options, ctx) => {
+        await parseTarget(target);
+        await ctx.config();
+        throw new NotImplementedError("tollgate scan");
+      }),
+    );
+}

@@ -1,0 +1,203 @@
+/**
+ * The core model: every domain of tollgate passes these types around.
+ * Kept free of behaviour so that the CLI, the library API and every domain agree on one vocabulary.
+ */
+
+/** What a command points at. Parsed once by `parseTarget` (src/target). */
+export type Target =
+  | { kind: "dir"; input: string; path: string }
+  | { kind: "file"; input: string; path: string }
+  | { kind: "sbom"; input: string; path: string }
+  | { kind: "model"; input: string; path: string }
+  | { kind: "oci-dir"; input: string; path: string; tag?: string }
+  | { kind: "oci-archive"; input: string; path: string; tag?: string }
+  | { kind: "docker-archive"; input: string; path: string; tag?: string }
+  | { kind: "registry"; input: string; reference: string };
+
+export type TargetKind = Target["kind"];
+
+/** Package ecosystems, named as OSV names them (https://ossf.github.io/osv-schema/#affectedpackage-field). */
+export type Ecosystem =
+  | "npm"
+  | "PyPI"
+  | "Go"
+  | "crates.io"
+  | "Maven"
+  | "Packagist"
+  | "RubyGems"
+  | "NuGet"
+  | "Hex"
+  | "Pub"
+  | "Debian"
+  | "Alpine"
+  | "Red Hat"
+  | "Ubuntu"
+  | "Wolfi"
+  | "generic";
+
+/** CycloneDX component types that tollgate emits. */
+export type ComponentType =
+  | "application"
+  | "library"
+  | "framework"
+  | "container"
+  | "operating-system"
+  | "file"
+  | "machine-learning-model"
+  | "data";
+
+/** Dependency scope: required (runtime), optional, dev, peer, or excluded from the shipped product. */
+export type Scope = "required" | "optional" | "dev" | "peer" | "excluded";
+
+export type HashAlgorithm = "MD5" | "SHA-1" | "SHA-256" | "SHA-384" | "SHA-512";
+
+export interface Hash {
+  alg: HashAlgorithm;
+  /** Lowercase hex. */
+  content: string;
+}
+
+/** Where a component was found: a file, optionally a 1-based line, and for images the layer digest. */
+export interface Location {
+  path: string;
+  line?: number;
+  layer?: string;
+}
+
+export interface Component {
+  /** Unique key inside one SBOM (used for CycloneDX bom-ref and SPDX ids). Usually the purl. */
+  ref: string;
+  name: string;
+  /** Exact version; undefined when it could not be resolved (see `unresolved`). */
+  version?: string;
+  /** Package URL (https://github.com/package-url/purl-spec). */
+  purl?: string;
+  ecosystem?: Ecosystem;
+  /** Distro release for OS packages, e.g. "12" for Debian 12 (matched as `Debian:12`). */
+  ecosystemRelease?: string;
+  /** Source package name for OS binary packages (Debian advisories name the source package). */
+  sourceName?: string;
+  sourceVersion?: string;
+  type: ComponentType;
+  hashes: Hash[];
+  /** SPDX license ids or expressions. */
+  licenses: string[];
+  scope?: Scope;
+  /** True when the version is a range or missing: never guessed, reported as a coverage gap. */
+  unresolved?: boolean;
+  /** True when the root project declares it directly. */
+  direct?: boolean;
+  locations: Location[];
+  /** `ref`s of the components this one depends on. */
+  dependencies: string[];
+  /** Which cataloger found it. */
+  foundBy?: string;
+  /** Free-form properties (CycloneDX properties, name → value). */
+  properties?: Record<string, string>;
+}
+
+export interface SbomMetadata {
+  /** The root project, image or model the SBOM describes. */
+  component?: Component;
+  /** ISO timestamp; fixed by SOURCE_DATE_EPOCH or --deterministic. */
+  timestamp: string;
+  tool: { name: string; version: string };
+  target?: Target;
+}
+
+/** A problem met while collecting: reported, never fatal to the run (unless --strict). */
+export interface CollectProblem {
+  /** The cataloger or reader that met it. */
+  source: string;
+  file?: string;
+  line?: number;
+  message: string;
+}
+
+export interface Sbom {
+  metadata: SbomMetadata;
+  components: Component[];
+  problems: CollectProblem[];
+}
+
+export type Severity = "UNKNOWN" | "NONE" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
+
+/** Severity levels in ascending order, for threshold comparisons. */
+export const SEVERITY_ORDER: readonly Severity[] = ["UNKNOWN", "NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
+
+export function severityRank(s: Severity): number {
+  return SEVERITY_ORDER.indexOf(s);
+}
+
+export interface SeverityScore {
+  level: Severity;
+  score?: number;
+  vector?: string;
+  /** Where the level came from, e.g. "cvss:3.1", "cvss:4.0", "ghsa:database_specific", "none". */
+  source: string;
+}
+
+/** One vulnerability record (OSV 1.x shaped, reduced to what matching and reporting need). */
+export interface Advisory {
+  id: string;
+  aliases: string[];
+  summary?: string;
+  details?: string;
+  published?: string;
+  modified: string;
+  withdrawn?: string;
+  severity: SeverityScore;
+  references: { type: string; url: string }[];
+  /** The full OSV record as imported, for `explain` and reports. */
+  raw?: unknown;
+}
+
+/** Why a finding matched: which record, range, event and comparison. */
+export interface MatchReason {
+  advisoryId: string;
+  /** "range" for affected[].ranges, "versions" for an explicit versions list. */
+  kind: "range" | "versions";
+  rangeType?: "SEMVER" | "ECOSYSTEM";
+  /** The events of the range that matched, e.g. { introduced: "0" }, { fixed: "4.17.21" }. */
+  events?: Record<string, string>[];
+  /** Human-readable comparison, e.g. "4.17.20 >= 0 and 4.17.20 < 4.17.21 (npm order)". */
+  comparison: string;
+}
+
+export interface Finding {
+  /** Primary id (the advisory id preferred for the ecosystem, e.g. GHSA-… for npm). */
+  id: string;
+  /** Every id of the same vulnerability (CVE, GHSA, PYSEC…), including `id`. */
+  aliases: string[];
+  component: Component;
+  severity: SeverityScore;
+  /** Fixed versions above the installed one, nearest first. */
+  fixedVersions: string[];
+  matchedBy: MatchReason[];
+  summary?: string;
+}
+
+export type DecisionOutcome = "pass" | "warn" | "fail" | "triage";
+
+/** What policy decided for one finding (or one unresolved component). */
+export interface Decision {
+  outcome: DecisionOutcome;
+  /** The rule that decided, e.g. "fail_on:high", "waiver:GHSA-…", "vex:not_affected", "only_fixed". */
+  rule: string;
+  finding?: Finding;
+  component?: Component;
+  /** Suppressed by a waiver or VEX statement: shown, never failing. */
+  suppressed?: { by: "waiver" | "vex"; detail: string; expires?: string; justification?: string };
+  message?: string;
+}
+
+export interface Report {
+  schemaVersion: string;
+  target: Target;
+  sbom: Sbom;
+  findings: Finding[];
+  decisions: Decision[];
+  /** The overall outcome: fail when any decision fails. */
+  outcome: "pass" | "fail";
+  generatedAt: string;
+}
