@@ -1,0 +1,1 @@
+export { buildSbom, languageCatalogers, type BuildSbomOptions } from "./build.ts";
