@@ -17,6 +17,8 @@ export function registerGateCommands(app: CliApp): void {
     .option("--report <format=path...>", "also write a report, e.g. sarif=out.sarif (repeatable)")
     .option("--emit-vex <path>", "write an OpenVEX document of the waivers and VEX decisions in force")
     .option("--dry-run", "print the GitHub issue actions instead of performing them")
+    .option("--platform <os/arch[/variant]>", "image platform to read from a multi-platform index (default linux/amd64)")
+    .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .addHelpText(
       "after",
       examples(

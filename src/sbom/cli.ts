@@ -17,6 +17,8 @@ export function registerSbomCommands(app: CliApp): void {
     .option("--exclude <glob...>", "leave out files and directories matching these globs")
     .option("--deterministic", "fixed timestamp and serial number (also set by SOURCE_DATE_EPOCH)")
     .option("--strict", "exit 2 when any file could not be read")
+    .option("--platform <os/arch[/variant]>", "image platform to read from a multi-platform index (default linux/amd64)")
+    .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .addHelpText(
       "after",
       examples(
