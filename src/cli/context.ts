@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadConfig, type LoadedConfig } from "../config/index.ts";
+import type { LoadedConfig } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
 
@@ -55,7 +55,8 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
     debug,
     color,
     config() {
-      loaded ??= loadConfig(g.config ?? env.TOLLGATE_CONFIG);
+      // Loaded on first use: yaml and zod are not paid for by commands that need no configuration.
+      loaded ??= import("../config/index.ts").then((m) => m.loadConfig(g.config ?? (env.TOLLGATE_CONFIG || undefined)));
       return loaded;
     },
     formatOf<T extends string>(allowed: readonly T[], fallback: T): T {

@@ -27,5 +27,10 @@ export async function run(argv: readonly string[] = process.argv): Promise<numbe
 
 /** Entry point for bin/tollgate.js: runs and sets the exit code once stdout has drained. */
 export async function main(): Promise<void> {
+  // A reader that stops early (`tollgate ... | head`) closes the pipe: that ends the run quietly.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   process.exitCode = await run(process.argv);
 }

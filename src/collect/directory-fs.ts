@@ -13,7 +13,17 @@ export interface DirectoryFsOptions {
   skipDirs?: readonly string[];
   /** Stop after this many files (a guard against pathological trees). */
   maxFiles?: number;
+  /**
+   * Offer installed package metadata from the skipped dependency folders: each package's
+   * `package.json` under `node_modules` (nested `node_modules` too, nothing else in the package) and
+   * `*.dist-info/METADATA` under a virtualenv's `site-packages`. Lockfile discovery is unchanged:
+   * nothing else under those folders is offered.
+   */
+  installedMetadata?: boolean;
 }
+
+/** Skipped directories that are still searched for installed metadata when `installedMetadata` is on. */
+const INSTALLED_ROOTS: ReadonlySet<string> = new Set(["node_modules", ".venv"]);
 
 /**
  * A real directory as a VirtualFs. Symbolic links are never followed while walking, and reads refuse a
@@ -26,6 +36,8 @@ export class DirectoryFs implements VirtualFs {
   private readonly exclude: readonly string[];
   private readonly skipDirs: ReadonlySet<string>;
   private readonly maxFiles: number;
+  private readonly installedMetadata: boolean;
+  private count = 0;
 
   constructor(root: string, options: DirectoryFsOptions = {}) {
     this.root = root;
@@ -33,14 +45,66 @@ export class DirectoryFs implements VirtualFs {
     this.exclude = options.exclude ?? [];
     this.skipDirs = new Set(options.skipDirs ?? DEFAULT_SKIPPED_DIRS);
     this.maxFiles = options.maxFiles ?? 1_000_000;
+    this.installedMetadata = options.installedMetadata === true;
   }
 
   private excluded(rel: string): boolean {
     return this.exclude.some((g) => matchesGlob(rel, g) || matchesGlob(rel, `**/${g}`));
   }
 
+  private async entry(rel: string): Promise<FileEntry> {
+    if (++this.count > this.maxFiles) throw new LimitExceededError(`${this.root}: more than ${this.maxFiles} files`);
+    const s = await lstat(join(this.root, rel));
+    return { path: rel, size: s.size, mode: s.mode };
+  }
+
+  /** Sorted subdirectory and file names of a directory (never following symlinks). */
+  private async list(relDir: string): Promise<{ name: string; isDir: boolean; isFile: boolean }[]> {
+    const names: { name: string; isDir: boolean; isFile: boolean }[] = [];
+    let dir;
+    try {
+      dir = await opendir(join(this.root, relDir));
+    } catch {
+      return names;
+    }
+    for await (const d of dir) names.push({ name: d.name, isDir: d.isDirectory(), isFile: d.isFile() });
+    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return names;
+  }
+
+  /** node_modules: each package's package.json, then its own node_modules; scopes (@x) hold packages. */
+  private async *walkNodeModules(relDir: string, depth: number): AsyncIterable<FileEntry> {
+    if (depth > 64) return;
+    for (const d of await this.list(relDir)) {
+      if (!d.isDir || d.name.startsWith(".")) continue;
+      const rel = `${relDir}/${d.name}`;
+      if (this.excluded(rel)) continue;
+      const packages = d.name.startsWith("@") ? (await this.list(rel)).filter((x) => x.isDir).map((x) => `${rel}/${x.name}`) : [rel];
+      for (const pkg of packages) {
+        const files = await this.list(pkg);
+        if (files.some((f) => f.isFile && f.name === "package.json")) yield await this.entry(`${pkg}/package.json`);
+        if (files.some((f) => f.isDir && f.name === "node_modules")) yield* this.walkNodeModules(`${pkg}/node_modules`, depth + 1);
+      }
+    }
+  }
+
+  /** A virtualenv: lib/python*\/site-packages/*.dist-info/METADATA. */
+  private async *walkVenv(relDir: string): AsyncIterable<FileEntry> {
+    for (const lib of ["lib", "lib64", "Lib"]) {
+      for (const py of await this.list(`${relDir}/${lib}`)) {
+        if (!py.isDir) continue;
+        const sitePackages = py.name === "site-packages" ? `${relDir}/${lib}/site-packages` : `${relDir}/${lib}/${py.name}/site-packages`;
+        for (const d of await this.list(sitePackages)) {
+          if (!d.isDir || !d.name.endsWith(".dist-info")) continue;
+          const rel = `${sitePackages}/${d.name}`;
+          if ((await this.list(rel)).some((f) => f.isFile && f.name === "METADATA")) yield await this.entry(`${rel}/METADATA`);
+        }
+      }
+    }
+  }
+
   async *walk(): AsyncIterable<FileEntry> {
-    let count = 0;
+    this.count = 0;
     const stack: string[] = [""];
     while (stack.length > 0) {
       const relDir = stack.pop() as string;
@@ -54,10 +118,12 @@ export class DirectoryFs implements VirtualFs {
         const rel = relDir ? `${relDir}/${d.name}` : d.name;
         if (d.isDir) {
           if (!this.skipDirs.has(d.name) && !this.excluded(rel)) subdirs.push(rel);
+          else if (this.installedMetadata && INSTALLED_ROOTS.has(d.name) && !this.excluded(rel)) {
+            if (d.name === "node_modules") yield* this.walkNodeModules(rel, 0);
+            else yield* this.walkVenv(rel);
+          }
         } else if (d.isFile && !this.excluded(rel)) {
-          if (++count > this.maxFiles) throw new LimitExceededError(`${this.root}: more than ${this.maxFiles} files`);
-          const s = await lstat(join(this.root, rel));
-          yield { path: rel, size: s.size, mode: s.mode };
+          yield await this.entry(rel);
         }
       }
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i] as string);

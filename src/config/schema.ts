@@ -76,9 +76,10 @@ export const configSchema = z
       .object({
         exclude: z.array(z.string().min(1)).default([]),
         format: z.enum(["cyclonedx-json", "spdx-json"]).default("cyclonedx-json"),
+        spec_version: z.enum(["1.5", "1.6", "1.7"]).default("1.6"),
       })
       .strict()
-      .default({ exclude: [], format: "cyclonedx-json" }),
+      .default({ exclude: [], format: "cyclonedx-json", spec_version: "1.6" }),
     // --- images ---
     image: z
       .object({
@@ -91,7 +92,7 @@ export const configSchema = z
     lint: z
       .object({
         fail_on: z.enum(["error", "warning", "info"]).default("error"),
-        ignore: z.array(z.string().regex(/^TG-DF-\d{3}$/, "expected a rule id such as TG-DF-001")).default([]),
+        ignore: z.array(z.string().regex(/^TG-(?:DF|IMG)-\d{3}$/, "expected a rule id such as TG-DF-001")).default([]),
         severity: z.record(z.string(), z.enum(["error", "warning", "info", "off"])).default({}),
         trusted_registries: z.array(z.string().min(1)).default([]),
       })

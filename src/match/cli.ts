@@ -1,27 +1,140 @@
 import { examples, type CliApp } from "../cli/registry.ts";
-import { NotImplementedError } from "../errors.ts";
+import type { CommandContext } from "../cli/context.ts";
+import { InputError } from "../errors.ts";
+import type { Finding, Sbom } from "../model/index.ts";
 import { parseTarget } from "../target/index.ts";
+import { resolveDbPath } from "../vulndb/cli.ts";
+import { openVulnDb, type VulnDb } from "../vulndb/index.ts";
+import { noteSeenEcosystems } from "../vulndb/update.ts";
+import { matchComponents, packageKeyOf, type MatchStats } from "./index.ts";
+import { explainFinding, findingsDocument, findingsTable } from "./report.ts";
 
-/** `tollgate scan`: match a target's components against the vulnerability database. */
+interface ScanOptions {
+  db?: string;
+  explain?: boolean;
+  platform?: string;
+  insecureRegistry?: string[];
+}
+
+/** A duration such as 7d, 12h, 30m, 45s, 2w in seconds. */
+export function durationSeconds(d: string): number {
+  const m = /^(\d+)(s|m|h|d|w)$/.exec(d);
+  if (!m) throw new InputError(`expected a duration such as 7d, got ${JSON.stringify(d)}`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as "s" | "m" | "h" | "d" | "w"];
+}
+
+/** Builds the target's SBOM, opens the database (warning when stale) and matches. */
+async function scanTarget(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb; findings: Finding[]; stats: MatchStats }> {
+  const target = await parseTarget(input);
+  const { config } = await ctx.config();
+  const dbPath = await resolveDbPath(options.db, ctx);
+  const db = await openVulnDb(dbPath);
+  try {
+    const status = db.status();
+    const maxAge = durationSeconds(config.db.max_age);
+    if (!db.inMemory && (status.ageSeconds === undefined || status.ageSeconds > maxAge)) {
+      const what = status.updatedAt ? `was last updated ${status.updatedAt}, more than db.max_age (${config.db.max_age}) ago` : "has never been updated";
+      if (config.db.fail_when_stale) {
+        ctx.setExitCode(1);
+        ctx.notice(`the vulnerability database ${dbPath} ${what}: failing (db.fail_when_stale); run \`tollgate db update\``);
+      } else {
+        ctx.notice(`the vulnerability database ${dbPath} ${what}; run \`tollgate db update\``);
+      }
+    }
+    const { buildSbom } = await import("../sbom/index.ts");
+    ctx.progress("building the SBOM…");
+    const sbom = await buildSbom(target, {
+      exclude: config.sbom.exclude,
+      platform: options.platform ?? config.image.platform,
+      insecureRegistries: options.insecureRegistry ?? config.image.insecure_registries,
+      progress: (m) => ctx.progress(m),
+    });
+    ctx.progress("matching…");
+    const { findings, stats } = matchComponents(sbom.components, db);
+    ctx.progress("");
+    const seen = new Set<string>();
+    for (const c of sbom.components) {
+      const k = packageKeyOf(c);
+      if (typeof k !== "string") seen.add(k.release && (k.ecosystem === "Debian" || k.ecosystem === "Alpine") ? `${k.ecosystem}:${k.ecosystem === "Alpine" ? "v" + k.release.replace(/^v/, "").split(".").slice(0, 2).join(".") : k.release.split(".")[0]}` : k.ecosystem);
+    }
+    await noteSeenEcosystems(seen);
+    if (stats.gitRangesSkipped > 0 && !ctx.quiet) ctx.notice(`${stats.gitRangesSkipped} GIT (commit) range(s) skipped: they need the source repository`);
+    if (stats.noVersion > 0) ctx.notice(`${stats.noVersion} component(s) without an exact version were not matched (unresolved)`);
+    return { sbom, db, findings, stats };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** `tollgate scan` and `tollgate explain`: match a target's components against the vulnerability database. */
 export function registerScanCommands(app: CliApp): void {
   app.program
     .command("scan")
     .summary("list the known vulnerabilities of a target's components")
     .description(
       "Build the SBOM of a target (or read one) and match its components against the OSV database.\n" +
-        "Formats (--format): table (default), json.",
+        "Formats (--format): table (default), json (a versioned findings document, schemaVersion 1.0).\n" +
+        "Exit code 0 whatever was found (the gate is `tollgate check`); 1 when db.fail_when_stale and the database is stale.",
     )
     .argument("<target>", "a directory, lockfile, SBOM or image")
-    .option("--db <path>", "vulnerability database (default: the XDG cache dir; env TOLLGATE_DB)")
+    .option("--db <path>", "vulnerability database (default: the XDG cache dir; env TOLLGATE_DB); also a directory, all.zip or .json of OSV records")
     .option("--explain", "show, for each finding, the record, range and comparison that matched")
     .option("--platform <os/arch[/variant]>", "image platform to read from a multi-platform index (default linux/amd64)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
-    .addHelpText("after", examples("tollgate scan .", "tollgate scan sbom:app.cdx.json --format json --output findings.json"))
+    .addHelpText("after", examples("tollgate scan .", "tollgate scan sbom:app.cdx.json --format json --output findings.json", "tollgate scan package-lock.json --explain"))
     .action(
-      app.action<[string]>(async ([target], _options, ctx) => {
-        await parseTarget(target);
-        await ctx.config();
-        throw new NotImplementedError("tollgate scan");
+      app.action<[string]>(async ([input], rawOptions, ctx) => {
+        const options = rawOptions as ScanOptions;
+        const format = ctx.formatOf(["table", "json"] as const, "table");
+        const { db, findings, stats } = await scanTarget(input, options, ctx);
+        try {
+          if (format === "json") {
+            await ctx.writeOutput(JSON.stringify(findingsDocument(findings, { target: input, db, stats }), null, 2) + "\n");
+          } else if (options.explain) {
+            await ctx.writeOutput(findings.length === 0 ? findingsTable(findings) : findings.map((f) => explainFinding(f, db)).join("\n"));
+          } else {
+            await ctx.writeOutput(findingsTable(findings));
+          }
+        } finally {
+          db.close();
+        }
+      }),
+    );
+  app.program
+    .command("explain")
+    .summary("show why one vulnerability matched a target: the record, range and comparison")
+    .description("Match a target like `tollgate scan` and explain the findings for one vulnerability id (any of its aliases: GHSA, CVE, PYSEC…).\nFormats (--format): text (default), json.\nExit code 1 when the vulnerability does not affect the target.")
+    .argument("<vuln-id>", "a vulnerability id or alias, e.g. GHSA-35jh-r3h4-6jhm or CVE-2021-23337")
+    .argument("<target>", "a directory, lockfile, SBOM or image")
+    .option("--db <path>", "vulnerability database (default: the XDG cache dir; env TOLLGATE_DB)")
+    .option("--platform <os/arch[/variant]>", "image platform to read from a multi-platform index (default linux/amd64)")
+    .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .addHelpText("after", examples("tollgate explain CVE-2021-23337 .", "tollgate explain GHSA-35jh-r3h4-6jhm package-lock.json --db examples/advisories"))
+    .action(
+      app.action<[string, string]>(async ([id, input], rawOptions, ctx) => {
+        const options = rawOptions as ScanOptions;
+        const format = ctx.formatOf(["text", "json"] as const, "text");
+        const { db, findings } = await scanTarget(input, options, ctx);
+        try {
+          const wanted = id.toUpperCase();
+          const hits = findings.filter((f) => f.aliases.some((a) => a.toUpperCase() === wanted));
+          if (format === "json") {
+            await ctx.writeOutput(JSON.stringify({ ...findingsDocument(hits, { target: input, db }), records: [...new Set(hits.flatMap((h) => h.matchedBy.map((m) => m.advisoryId)))].map((r) => db.get(r)) }, null, 2) + "\n");
+          } else if (hits.length > 0) {
+            await ctx.writeOutput(hits.map((f) => explainFinding(f, db)).join("\n"));
+          } else {
+            const rec = db.get(id);
+            await ctx.writeOutput(
+              rec
+                ? `${id} is in the database (${rec.id}${rec.withdrawn ? `, withdrawn ${rec.withdrawn}` : ""}) but affects no component of ${input}${rec.withdrawn ? " (withdrawn records are never matched)" : ""}.\n`
+                : `${id} is not in the database ${db.path}.\n`,
+            );
+          }
+          if (hits.length === 0) ctx.setExitCode(1);
+        } finally {
+          db.close();
+        }
       }),
     );
 }

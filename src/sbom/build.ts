@@ -1,8 +1,26 @@
-import { collect, DirectoryFs, type Cataloger } from "../collect/index.ts";
+import { basename, dirname, resolve } from "node:path";
+import { collect, DirectoryFs, type Cataloger, type CollectOptions, type CollectResult } from "../collect/index.ts";
 import { NotImplementedError } from "../errors.ts";
-import { openImageSource } from "../image/index.ts";
-import type { Sbom, Target } from "../model/index.ts";
+import type { Component, Sbom, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
+import { ComponentSet } from "./catalogers/common.ts";
+import { bunLockCataloger } from "./catalogers/bun-lock.ts";
+import { cargoLockCataloger } from "./catalogers/cargo-lock.ts";
+import { composerLockCataloger } from "./catalogers/composer-lock.ts";
+import { gemfileLockCataloger } from "./catalogers/gemfile-lock.ts";
+import { goModCataloger } from "./catalogers/go-mod.ts";
+import { gradleLockfileCataloger } from "./catalogers/gradle-lockfile.ts";
+import { npmInstalledCataloger, pythonInstalledCataloger } from "./catalogers/installed.ts";
+import { mavenPomCataloger } from "./catalogers/maven-pom.ts";
+import { npmLockCataloger } from "./catalogers/npm-lock.ts";
+import { nugetLockCataloger } from "./catalogers/nuget-lock.ts";
+import { pdmLockCataloger } from "./catalogers/pdm-lock.ts";
+import { pipfileLockCataloger } from "./catalogers/pipfile-lock.ts";
+import { pnpmLockCataloger } from "./catalogers/pnpm-lock.ts";
+import { poetryLockCataloger } from "./catalogers/poetry-lock.ts";
+import { requirementsCataloger } from "./catalogers/requirements.ts";
+import { uvLockCataloger } from "./catalogers/uv-lock.ts";
+import { yarnLockCataloger } from "./catalogers/yarn-lock.ts";
 
 export interface BuildSbomOptions {
   /** Globs left out of directory scans (config `sbom.exclude`, `--exclude`). */
@@ -15,11 +33,122 @@ export interface BuildSbomOptions {
   deterministic?: boolean;
   /** Progress lines (the CLI shows them only on a TTY). */
   progress?: (message: string) => void;
+  /** Largest file a cataloger is given (default: collect's DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
+  /** The environment SOURCE_DATE_EPOCH is read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The catalogers for language packages (lockfiles, installed metadata): shared by directories and images. */
 export function languageCatalogers(): Cataloger[] {
-  return [];
+  return [
+    npmLockCataloger,
+    yarnLockCataloger,
+    pnpmLockCataloger,
+    bunLockCataloger,
+    requirementsCataloger,
+    poetryLockCataloger,
+    pipfileLockCataloger,
+    uvLockCataloger,
+    pdmLockCataloger,
+    goModCataloger,
+    cargoLockCataloger,
+    mavenPomCataloger,
+    gradleLockfileCataloger,
+    composerLockCataloger,
+    gemfileLockCataloger,
+    nugetLockCataloger,
+    npmInstalledCataloger,
+    pythonInstalledCataloger,
+  ];
+}
+
+/**
+ * The SBOM's timestamp: SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/)
+ * when set, else the epoch itself with `deterministic`, else now. Whole seconds, so that the same
+ * input gives the same bytes.
+ */
+export function sbomTimestamp(options: Pick<BuildSbomOptions, "deterministic" | "env"> = {}): string {
+  const epoch = (options.env ?? process.env).SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && /^\d{1,12}$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, "Z");
+  if (options.deterministic) return "1970-01-01T00:00:00Z";
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** True when output must be reproducible (fixed serial number too). */
+export function isDeterministic(options: Pick<BuildSbomOptions, "deterministic" | "env"> = {}): boolean {
+  const epoch = (options.env ?? process.env).SOURCE_DATE_EPOCH;
+  return options.deterministic === true || (epoch !== undefined && /^\d{1,12}$/.test(epoch));
+}
+
+/**
+ * One SBOM's components from a collect run: duplicates across files merged by ref, every lockfile's
+ * root kept as an application component, and the metadata component depending on those roots.
+ * `topRoot` picks the root that describes the whole target (a file target's root, or a directory's
+ * top-level lockfile when there is exactly one).
+ */
+export function assembleComponents(result: CollectResult, metadata: Component): Component[] {
+  const set = new ComponentSet();
+  const rootRefs = new Set<string>();
+  for (const r of result.roots) {
+    if (r.ref === metadata.ref) continue;
+    set.add({ ...r, dependencies: [...r.dependencies] });
+    rootRefs.add(r.ref);
+  }
+  for (const c of result.components) {
+    if (c.ref === metadata.ref) continue;
+    set.add(c);
+  }
+  const deps = new Set(metadata.dependencies);
+  for (const r of rootRefs) deps.add(r);
+  // Direct dependencies no lockfile root claims (requirements files, Pipfile.lock, gradle.lockfile) hang off the metadata component.
+  const claimed = new Set([...result.roots.flatMap((r) => r.dependencies), ...metadata.dependencies]);
+  for (const c of result.components) if (c.direct && !claimed.has(c.ref)) deps.add(c.ref);
+  const components = set.list();
+  const known = new Set(components.map((c) => c.ref));
+  metadata.dependencies = [...deps].filter((d) => known.has(d)).sort();
+  return components;
+}
+
+function chooseMetadata(target: Target & { path: string }, result: CollectResult): Component {
+  const topLevel = result.roots.filter((r) => r.locations.some((l) => !l.path.includes("/")));
+  if (topLevel.length === 1) {
+    const only = topLevel[0] as Component;
+    result.roots = result.roots.filter((r) => r !== only);
+    result.components = result.components.filter((c) => c.ref !== only.ref);
+    return { ...only, dependencies: [...only.dependencies], type: "application" };
+  }
+  const name = basename(resolve(target.path)) || target.path;
+  return { ref: `root:${name}`, name, type: "application", hashes: [], licenses: [], locations: [{ path: "." }], dependencies: [] };
+}
+
+function collectOptions(options: BuildSbomOptions): CollectOptions {
+  return options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {};
+}
+
+/** Collects a directory or one file with the language catalogers. */
+async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, options: BuildSbomOptions): Promise<CollectResult> {
+  if (target.kind === "dir") {
+    return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), languageCatalogers(), collectOptions(options));
+  }
+  // One file: a DirectoryFs over its folder, offering only that file (companions stay readable).
+  const dir = dirname(target.path);
+  const name = basename(target.path);
+  const fs = new DirectoryFs(dir, { exclude: options.exclude ?? [] });
+  const single = {
+    description: target.path,
+    async *walk() {
+      const size = (await fs.readFile(name)).length;
+      yield { path: name, size };
+    },
+    readFile: (p: string, max?: number) => fs.readFile(p, max),
+    exists: (p: string) => fs.exists(p),
+  };
+  const result = await collect(single, languageCatalogers(), collectOptions(options));
+  if (result.stats.filesExtracted === 0) {
+    result.problems.push({ source: "sbom", file: name, message: "no cataloger reads this kind of file" });
+  }
+  return result;
 }
 
 /**
@@ -28,17 +157,27 @@ export function languageCatalogers(): Cataloger[] {
  * language catalogers serve both.
  */
 export async function buildSbom(target: Target, options: BuildSbomOptions = {}): Promise<Sbom> {
-  const timestamp = new Date().toISOString();
+  const timestamp = sbomTimestamp(options);
   const tool = { name: "tollgate", version: TOLLGATE_VERSION };
   switch (target.kind) {
-    case "dir": {
-      const result = await collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [] }), languageCatalogers());
-      return { metadata: { timestamp, tool, target }, components: result.components, problems: result.problems };
+    case "dir":
+    case "file": {
+      options.progress?.(`cataloging ${target.path}`);
+      const result = await collectPath(target, options);
+      const metadata = chooseMetadata(target, result);
+      const components = assembleComponents(result, metadata);
+      return { metadata: { timestamp, tool, target, component: metadata }, components, problems: result.problems };
+    }
+    case "sbom": {
+      const { readSbomFile } = await import("./read.ts");
+      return readSbomFile(target);
     }
     case "registry":
     case "oci-dir":
     case "oci-archive":
     case "docker-archive": {
+      // Loaded here, so that directory and file SBOMs do not pay for the image reader's start-up.
+      const { openImageSource } = await import("../image/index.ts");
       const source = await openImageSource(target, options);
       try {
         const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers()]);

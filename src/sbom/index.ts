@@ -1,1 +1,5 @@
-export { buildSbom, languageCatalogers, type BuildSbomOptions } from "./build.ts";
+export { buildSbom, languageCatalogers, sbomTimestamp, isDeterministic, assembleComponents, type BuildSbomOptions } from "./build.ts";
+export { serializeCycloneDx, CYCLONEDX_SPEC_VERSIONS, type CycloneDxOptions, type CycloneDxSpecVersion } from "./cyclonedx.ts";
+export { serializeSpdx, type SpdxOptions } from "./spdx.ts";
+export { readSbomDocument, readSbomFile } from "./read.ts";
+export { ecosystemOfPurl, type PurlEcosystem } from "./purl-ecosystem.ts";

@@ -1,0 +1,203 @@
+import { basename } from "node:path";
+import type { SeverityThreshold, TollgateConfig, Waiver } from "../config/index.ts";
+import { severityRank, type Decision, type Finding, type Sbom, type Severity } from "../model/index.ts";
+import { purlMatches } from "./purl-match.ts";
+import { vexStatementFor, vexSubjectOf, type VexStatement } from "./vex.ts";
+
+/**
+ * The policy engine: turns findings into decisions with the rule that decided. Separate knobs for
+ * what fails (`fail_on`), what warns (`warn_on`) and what is shown (`report`); waivers with expiry
+ * (an injected clock, so tests and reports agree on "now"); VEX; unresolved components.
+ */
+
+export type PolicyConfig = Pick<TollgateConfig, "fail_on" | "warn_on" | "report" | "only_fixed" | "unresolved" | "waivers" | "strict_waivers">;
+
+export type WaiverStatus = "active" | "expired" | "stale";
+
+/** A waiver and what became of it in this run. */
+export interface WaiverState {
+  /** Index in `waivers:` (for messages such as `waivers[2]`). */
+  index: number;
+  ids: string[];
+  package?: string;
+  reason: string;
+  owner?: string;
+  expires: string;
+  /** active: in force and matched; expired: past its date (stops applying); stale: in force but matched nothing. */
+  status: WaiverStatus;
+  /** How many findings it matched (for an expired waiver: would have matched). */
+  matched: number;
+}
+
+export interface PolicyOptions {
+  /** The clock for waiver expiry (default: the current time). */
+  now?: Date;
+  /** Statements read from the VEX documents. */
+  vex?: readonly VexStatement[];
+}
+
+export interface PolicyResult {
+  decisions: Decision[];
+  waivers: WaiverState[];
+  outcome: "pass" | "fail";
+}
+
+const THRESHOLD_RANK: Record<SeverityThreshold, number> = {
+  none: Number.POSITIVE_INFINITY,
+  low: severityRank("LOW"),
+  medium: severityRank("MEDIUM"),
+  high: severityRank("HIGH"),
+  critical: severityRank("CRITICAL"),
+};
+
+/** True when `severity` is at or above the threshold (`none` is never reached). */
+export function atOrAbove(severity: Severity, threshold: SeverityThreshold): boolean {
+  return severityRank(severity) >= THRESHOLD_RANK[threshold];
+}
+
+/** The moment a waiver stops applying: the end of its `expires` day (UTC), or the exact time given. */
+export function waiverExpiry(expires: string): Date {
+  return /^\d{4}-\d{2}-\d{2}$/.test(expires) ? new Date(`${expires}T23:59:59.999Z`) : new Date(expires);
+}
+
+function waiverIds(w: Waiver): string[] {
+  return Array.isArray(w.id) ? w.id : [w.id];
+}
+
+function waiverMatches(w: Waiver, f: Finding): boolean {
+  const ids = new Set([f.id, ...f.aliases].map((s) => s.toUpperCase()));
+  if (!waiverIds(w).some((id) => ids.has(id.toUpperCase()))) return false;
+  if (w.package !== undefined) {
+    if (w.package.toLowerCase().startsWith("pkg:")) return purlMatches(w.package, f.component.purl);
+    return w.package === f.component.name;
+  }
+  return true;
+}
+
+function thresholdRule(name: string, t: SeverityThreshold): string {
+  return `${name}:${t}`;
+}
+
+/** Applies the policy to the findings (and the SBOM's unresolved components). */
+export function evaluatePolicy(findings: readonly Finding[], sbom: Sbom, config: PolicyConfig, options: PolicyOptions = {}): PolicyResult {
+  const now = options.now ?? new Date();
+  const statements = options.vex ?? [];
+  const subject = vexSubjectOf(sbom);
+  const waivers: WaiverState[] = config.waivers.map((w, index) => ({
+    index,
+    ids: waiverIds(w),
+    package: w.package,
+    reason: w.reason,
+    owner: w.owner,
+    expires: w.expires,
+    status: now.getTime() > waiverExpiry(w.expires).getTime() ? "expired" : "stale",
+    matched: 0,
+  }));
+  const decisions: Decision[] = [];
+
+  // Statements indexed by vulnerability id and alias, so that each finding looks at its own only.
+  const byId = new Map<string, VexStatement[]>();
+  for (const st of statements) {
+    for (const id of new Set([st.vulnerability, ...st.aliases].map((v) => v.toUpperCase()))) {
+      const list = byId.get(id) ?? [];
+      list.push(st);
+      byId.set(id, list);
+    }
+  }
+  for (const f of findings) {
+    // 1. VEX: not_affected and fixed suppress, shown with their justification.
+    const candidates = new Set([f.id, ...f.aliases].flatMap((id) => byId.get(id.toUpperCase()) ?? []));
+    const st = candidates.size > 0 ? vexStatementFor(f, [...candidates], subject) : undefined;
+    if (st && (st.status === "not_affected" || st.status === "fixed")) {
+      const justification = st.justification ?? st.impactStatement;
+      decisions.push({
+        outcome: "pass",
+        rule: `vex:${st.status}`,
+        finding: f,
+        suppressed: { by: "vex", detail: `${st.status} in ${basename(st.source)}${st.impactStatement ? `: ${st.impactStatement}` : ""}`, justification },
+        message: `VEX ${st.status}${justification ? `: ${justification}` : ""}${st.impactStatement && st.justification ? ` — ${st.impactStatement}` : ""}`,
+      });
+      continue;
+    }
+    // 2. Waivers: the first active one that matches; an expired one no longer applies.
+    let waived: WaiverState | undefined;
+    const expiredHits: WaiverState[] = [];
+    config.waivers.forEach((w, i) => {
+      if (!waiverMatches(w, f)) return;
+      const state = waivers[i]!;
+      state.matched++;
+      if (state.status === "expired") expiredHits.push(state);
+      else waived ??= state;
+    });
+    if (waived) {
+      waived.status = "active";
+      decisions.push({
+        outcome: "pass",
+        rule: `waiver:${waived.ids.join(",")}`,
+        finding: f,
+        suppressed: { by: "waiver", detail: `${waived.reason}${waived.owner ? ` (owner ${waived.owner})` : ""}`, expires: waived.expires },
+        message: `waived until ${waived.expires}: ${waived.reason}`,
+      });
+      continue;
+    }
+    const vexNote = st ? ` (VEX ${st.status}${st.actionStatement ? `: ${st.actionStatement}` : ""})` : "";
+    const expiredNote = expiredHits.length > 0 ? ` (waiver expired ${expiredHits.map((w) => w.expires).join(", ")})` : "";
+    const sev = f.severity.level;
+    // 3. Thresholds.
+    if (atOrAbove(sev, config.fail_on)) {
+      if (config.only_fixed && f.fixedVersions.length === 0) {
+        decisions.push({ outcome: "warn", rule: "only_fixed", finding: f, message: `${sev}, no fixed version yet (only_fixed)${vexNote}${expiredNote}` });
+      } else {
+        decisions.push({ outcome: "fail", rule: thresholdRule("fail_on", config.fail_on), finding: f, message: `${sev} at or above fail_on ${config.fail_on}${vexNote}${expiredNote}` });
+      }
+    } else if (atOrAbove(sev, config.warn_on) || sev === "UNKNOWN") {
+      const rule = sev === "UNKNOWN" ? "severity:unknown" : thresholdRule("warn_on", config.warn_on);
+      decisions.push({ outcome: "warn", rule, finding: f, message: `${sev} below fail_on ${config.fail_on}${vexNote}${expiredNote}` });
+    } else if (atOrAbove(sev, config.report)) {
+      decisions.push({ outcome: "triage", rule: thresholdRule("report", config.report), finding: f, message: `${sev} below warn_on ${config.warn_on}${vexNote}${expiredNote}` });
+    } else {
+      decisions.push({ outcome: "pass", rule: thresholdRule("report", config.report), finding: f, message: `${sev} below report ${config.report}` });
+    }
+  }
+
+  // 4. Components whose version could not be resolved: coverage gaps are shown, never hidden.
+  if (config.unresolved !== "ignore") {
+    for (const c of sbom.components) {
+      if (!c.unresolved) continue;
+      decisions.push({
+        outcome: config.unresolved === "fail" ? "fail" : "warn",
+        rule: `unresolved:${config.unresolved}`,
+        component: c,
+        message: `${c.name}: version not resolved${c.version ? ` (${c.version})` : ""}; not matched against advisories`,
+      });
+    }
+  }
+
+  // 5. Stale waivers: in force but matching nothing. They fail the gate under strict_waivers.
+  for (const w of waivers) {
+    if (w.status !== "stale") continue;
+    decisions.push({
+      outcome: config.strict_waivers ? "fail" : "warn",
+      rule: config.strict_waivers ? "strict_waivers" : "waiver:stale",
+      message: `waivers[${w.index}] (${w.ids.join(", ")}${w.package ? ` ${w.package}` : ""}) matches no finding`,
+    });
+  }
+  for (const w of waivers) {
+    if (w.status !== "expired") continue;
+    decisions.push({
+      outcome: "warn",
+      rule: "waiver:expired",
+      message: `waivers[${w.index}] (${w.ids.join(", ")}) expired on ${w.expires}${w.matched > 0 ? ` and no longer applies to ${w.matched} finding(s)` : ""}`,
+    });
+  }
+
+  const outcome = decisions.some((d) => d.outcome === "fail") ? "fail" : "pass";
+  return { decisions, waivers, outcome };
+}
+
+/** Counts of findings by severity (each finding once). */
+export function countBySeverity(findings: readonly Finding[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, NONE: 0, UNKNOWN: 0 };
+  for (const f of findings) counts[f.severity.level]++;
+  return counts;
+}

@@ -1,0 +1,76 @@
+import { isAbsolute, relative, sep } from "node:path";
+import { TOLLGATE_VERSION } from "../version.ts";
+import type { LintFinding } from "./engine.ts";
+import { IMAGE_RULES } from "./image-rules.ts";
+import { RULES } from "./rules.ts";
+
+/** `{ "findings": [ { ruleId, severity, file, line, message, refs, fix } ] }` */
+export function lintReportJson(findings: readonly LintFinding[]): string {
+  return `${JSON.stringify({ findings }, null, 2)}\n`;
+}
+
+/** A plain table for people: one finding per line, then a count. */
+export function lintReportTable(findings: readonly LintFinding[], files: readonly string[], noun: "Dockerfile" | "image" = "Dockerfile"): string {
+  const what = (n: number): string => (noun === "image" ? `${n} image${n === 1 ? "" : "s"}` : `${n} Dockerfile${n === 1 ? "" : "s"}`);
+  if (findings.length === 0) return `No findings in ${what(files.length)}.\n`;
+  const rows = findings.map((f) => [f.line > 0 ? `${f.file}:${f.line}` : f.file, f.severity, f.ruleId, f.message]);
+  const w0 = Math.max(...rows.map((r) => (r[0] as string).length), "LOCATION".length);
+  const w1 = "warning".length;
+  const lines = [`${"LOCATION".padEnd(w0)}  ${"SEVERITY".padEnd(w1)}  RULE       MESSAGE`];
+  for (const r of rows) lines.push(`${(r[0] as string).padEnd(w0)}  ${(r[1] as string).padEnd(w1)}  ${r[2] as string}  ${r[3] as string}`);
+  const count = (s: string): number => findings.filter((f) => f.severity === s).length;
+  lines.push("", `${findings.length} finding${findings.length === 1 ? "" : "s"} (${count("error")} error, ${count("warning")} warning, ${count("info")} info) in ${what(files.length)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function sarifLevel(s: LintFinding["severity"]): "error" | "warning" | "note" {
+  return s === "info" ? "note" : s;
+}
+
+/** A path as a SARIF artifact URI: relative to `base` when inside it, with forward slashes. */
+function artifactUri(file: string, base: string): string {
+  let p = file;
+  if (isAbsolute(p)) {
+    const r = relative(base, p);
+    if (!r.startsWith("..") && !isAbsolute(r)) p = r;
+  }
+  const posix = p.split(sep).join("/");
+  return isAbsolute(posix) ? `file://${encodeURI(posix)}` : encodeURI(posix.replace(/^\.\//, ""));
+}
+
+/** SARIF 2.1.0 with every rule in `tool.driver.rules` (GitHub code scanning reads it). */
+export function lintReportSarif(findings: readonly LintFinding[], base = process.cwd()): string {
+  const all = [...RULES, ...IMAGE_RULES];
+  const index = new Map(all.map((r, i) => [r.id, i]));
+  const sarif = {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "tollgate",
+            version: TOLLGATE_VERSION,
+            rules: all.map((r) => ({
+              id: r.id,
+              name: r.id.replace(/-/g, ""),
+              shortDescription: { text: r.message },
+              fullDescription: { text: `${r.message}. Fix: ${r.fix}` },
+              help: { text: `${r.fix}${r.refs.length > 0 ? ` (equivalent checks: ${r.refs.join(", ")})` : ""}` },
+              defaultConfiguration: { level: sarifLevel(r.severity) },
+              properties: { tags: ["security", r.id.startsWith("TG-IMG") ? "container-image" : "dockerfile", ...r.refs] },
+            })),
+          },
+        },
+        results: findings.map((f) => ({
+          ruleId: f.ruleId,
+          ruleIndex: index.get(f.ruleId) ?? 0,
+          level: sarifLevel(f.severity),
+          message: { text: `${f.message}. Fix: ${f.fix}` },
+          locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(f.file, base) }, ...(f.line > 0 ? { region: { startLine: f.line } } : {}) } }],
+        })),
+      },
+    ],
+  };
+  return `${JSON.stringify(sarif, null, 2)}\n`;
+}

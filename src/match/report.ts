@@ -1,0 +1,109 @@
+/**
+ * The outputs of `tollgate scan` and `tollgate explain`: the versioned JSON findings document, the
+ * table, and the explanation of one finding.
+ *
+ * JSON document (schemaVersion "1.0"; fields are only ever added within a major version):
+ *   { "schemaVersion", "target", "database": { "path", "updatedAt" }, "stats",
+ *     "findings": [ { "id", "aliases", "summary", "package": { "name", "version", "purl", "ecosystem" },
+ *                     "severity": { "level", "score", "vector", "source" }, "fixedVersions",
+ *                     "matchedBy": [ { "advisoryId", "kind", "rangeType", "events", "comparison" } ] } ] }
+ */
+import type { Finding } from "../model/index.ts";
+import type { VulnDb } from "../vulndb/index.ts";
+import type { MatchStats } from "./index.ts";
+
+export const FINDINGS_SCHEMA_VERSION = "1.0";
+
+export interface FindingsDocument {
+  schemaVersion: string;
+  target?: string;
+  database?: { path: string; updatedAt?: string };
+  stats?: MatchStats;
+  findings: {
+    id: string;
+    aliases: string[];
+    summary?: string;
+    package: { name: string; version?: string; purl?: string; ecosystem?: string };
+    severity: { level: string; score?: number; vector?: string; source: string };
+    fixedVersions: string[];
+    matchedBy: Finding["matchedBy"];
+  }[];
+}
+
+export function findingsDocument(findings: readonly Finding[], context: { target?: string; db?: VulnDb; stats?: MatchStats } = {}): FindingsDocument {
+  const status = context.db?.status();
+  return {
+    schemaVersion: FINDINGS_SCHEMA_VERSION,
+    ...(context.target !== undefined ? { target: context.target } : {}),
+    ...(status ? { database: { path: status.path, ...(status.updatedAt ? { updatedAt: status.updatedAt } : {}) } } : {}),
+    ...(context.stats ? { stats: context.stats } : {}),
+    findings: findings.map((f) => ({
+      id: f.id,
+      aliases: f.aliases,
+      ...(f.summary !== undefined ? { summary: f.summary } : {}),
+      package: {
+        name: f.component.name,
+        ...(f.component.version !== undefined ? { version: f.component.version } : {}),
+        ...(f.component.purl !== undefined ? { purl: f.component.purl } : {}),
+        ...(f.component.ecosystem !== undefined ? { ecosystem: f.component.ecosystem } : {}),
+      },
+      severity: {
+        level: f.severity.level,
+        ...(f.severity.score !== undefined ? { score: f.severity.score } : {}),
+        ...(f.severity.vector !== undefined ? { vector: f.severity.vector } : {}),
+        source: f.severity.source,
+      },
+      fixedVersions: f.fixedVersions,
+      matchedBy: f.matchedBy,
+    })),
+  };
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+/** A plain-text table, one row per finding. */
+export function findingsTable(findings: readonly Finding[]): string {
+  if (findings.length === 0) return "No known vulnerabilities found.\n";
+  const rows = findings.map((f) => [
+    f.severity.level + (f.severity.score !== undefined ? ` ${f.severity.score.toFixed(1)}` : ""),
+    f.id,
+    f.component.name,
+    f.component.version ?? "",
+    f.fixedVersions[0] ?? "-",
+    (f.summary ?? "").slice(0, 60),
+  ]);
+  const head = ["SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "SUMMARY"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** The record, range and comparison that made a finding, as text. */
+export function explainFinding(finding: Finding, db?: VulnDb): string {
+  const c = finding.component;
+  const out: string[] = [];
+  out.push(`${finding.id}${finding.summary ? `: ${finding.summary}` : ""}`);
+  out.push(`  ids:        ${finding.aliases.join(", ")}`);
+  out.push(`  package:    ${c.name} ${c.version ?? "(no version)"}${c.ecosystem ? ` (${c.ecosystem}${c.ecosystemRelease ? `:${c.ecosystemRelease}` : ""})` : ""}${c.purl ? ` ${c.purl}` : ""}`);
+  if (c.sourceName) out.push(`  source pkg: ${c.sourceName}${c.sourceVersion ? ` ${c.sourceVersion}` : ""} (distro advisories name the source package)`);
+  const s = finding.severity;
+  out.push(`  severity:   ${s.level}${s.score !== undefined ? ` ${s.score.toFixed(1)}` : ""}${s.vector ? ` ${s.vector}` : ""} (from ${s.source})`);
+  out.push(`  fixed in:   ${finding.fixedVersions.length > 0 ? finding.fixedVersions.join(", ") : "no fixed version published"}`);
+  out.push("  matched by:");
+  for (const r of finding.matchedBy) {
+    const events = r.events ? ` ${r.events.map((e) => JSON.stringify(e)).join(" ")}` : "";
+    out.push(`    ${r.advisoryId}: ${r.kind === "range" ? `${r.rangeType} range` : "versions list"}${events}`);
+    out.push(`      ${r.comparison}`);
+  }
+  if (db) {
+    for (const id of new Set(finding.matchedBy.map((r) => r.advisoryId))) {
+      const rec = db.get(id);
+      if (!rec) continue;
+      out.push(`  record ${rec.id}: modified ${rec.modified}${rec.published ? `, published ${rec.published}` : ""}${rec.aliases?.length ? `, aliases ${rec.aliases.join(", ")}` : ""}`);
+      for (const ref of (rec.references ?? []).slice(0, 5)) out.push(`    ${ref.type} ${ref.url}`);
+    }
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,84 @@
+import type { CheckResult } from "../gate/types.ts";
+import { countBySeverity } from "../gate/policy.ts";
+import { TOLLGATE_VERSION } from "../version.ts";
+import { locationUri, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
+
+/**
+ * The JSON report of `tollgate check`: a documented, versioned schema
+ * (src/report/check-report.schema.json, `schemaVersion` "1.0"). Additive changes keep the major
+ * version; a field removed or changed in meaning bumps it.
+ */
+
+export const CHECK_REPORT_SCHEMA_VERSION = "1.0";
+
+export function jsonReport(r: CheckResult, options: ReportOptions = {}): string {
+  const shown = sortDecisions(shownDecisions(r));
+  const findings = shown.filter((d) => d.finding);
+  const other = shown.filter((d) => !d.finding);
+  const byOutcome = { fail: 0, warn: 0, triage: 0, pass: 0, suppressed: 0 };
+  for (const d of r.decisions) {
+    if (!d.finding) continue;
+    if (d.suppressed) byOutcome.suppressed++;
+    else byOutcome[d.outcome]++;
+  }
+  const doc = {
+    schema: "tollgate/check-report",
+    schemaVersion: CHECK_REPORT_SCHEMA_VERSION,
+    tool: { name: "tollgate", version: TOLLGATE_VERSION },
+    generatedAt: r.generatedAt,
+    target: { kind: r.target.kind, input: r.target.input, key: r.targetKey },
+    outcome: r.outcome,
+    policy: r.policy,
+    summary: {
+      components: r.sbom.components.length,
+      findings: r.findings.length,
+      bySeverity: countBySeverity(r.findings),
+      byOutcome,
+      unresolved: r.sbom.components.filter((c) => c.unresolved).length,
+    },
+    findings: findings.map((d) => {
+      const f = d.finding!;
+      const c = f.component;
+      return {
+        id: f.id,
+        aliases: f.aliases,
+        summary: f.summary ?? null,
+        severity: { level: f.severity.level, score: f.severity.score ?? null, vector: f.severity.vector ?? null, source: f.severity.source },
+        package: {
+          name: c.name,
+          version: c.version ?? null,
+          purl: c.purl ?? null,
+          ecosystem: c.ecosystem ?? null,
+          scope: c.scope ?? null,
+          direct: c.direct ?? null,
+          locations: c.locations.map((l) => ({ path: locationUri(r, l, options.baseDir), line: l.line ?? null })),
+        },
+        fixedVersions: f.fixedVersions,
+        decision: {
+          outcome: d.outcome,
+          rule: d.rule,
+          message: d.message ?? null,
+          suppressed: d.suppressed
+            ? { by: d.suppressed.by, detail: d.suppressed.detail, justification: d.suppressed.justification ?? null, expires: d.suppressed.expires ?? null }
+            : null,
+        },
+        fingerprint: d.fingerprint ?? null,
+        matchedBy: f.matchedBy.map((m) => ({ advisoryId: m.advisoryId, kind: m.kind, comparison: m.comparison })),
+      };
+    }),
+    policyDecisions: other.map((d) => ({
+      outcome: d.outcome,
+      rule: d.rule,
+      message: d.message ?? null,
+      component: d.component ? { name: d.component.name, version: d.component.version ?? null, purl: d.component.purl ?? null } : null,
+    })),
+    waivers: r.waivers.map((w) => ({ ids: w.ids, package: w.package ?? null, reason: w.reason, owner: w.owner ?? null, expires: w.expires, status: w.status, matched: w.matched })),
+    remediation: r.remediation,
+    triage: r.triage ?? null,
+    issues: r.issues,
+    lint: r.lint ?? null,
+    problems: r.sbom.problems,
+    notices: r.notices,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

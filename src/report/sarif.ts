@@ -1,0 +1,127 @@
+import { createHash } from "node:crypto";
+import type { CheckResult } from "../gate/types.ts";
+import type { Finding, Severity } from "../model/index.ts";
+import { TOLLGATE_VERSION } from "../version.ts";
+import { findingDecisions, locationUri, packageLabel, primaryLocation, sortDecisions, type ReportOptions } from "./common.ts";
+
+/**
+ * SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability (with `security-severity`, which
+ * GitHub uses to rank security alerts), results at the lockfile line of the component, level from
+ * severity, and a stable `partialFingerprints` entry (the finding's fingerprint) so that alerts are
+ * tracked across runs. Waived and VEX-suppressed findings carry a SARIF `suppressions` entry.
+ */
+
+const SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
+
+function level(s: Severity): "error" | "warning" | "note" {
+  if (s === "CRITICAL" || s === "HIGH") return "error";
+  if (s === "MEDIUM") return "warning";
+  return "note";
+}
+
+const DEFAULT_SCORE: Record<Severity, string> = { CRITICAL: "9.5", HIGH: "8.0", MEDIUM: "5.5", LOW: "2.0", NONE: "0.0", UNKNOWN: "0.0" };
+
+function securitySeverity(f: Finding): string {
+  return f.severity.score !== undefined ? f.severity.score.toFixed(1) : DEFAULT_SCORE[f.severity.level];
+}
+
+function sarifFingerprint(fingerprint: string, path: string | undefined): string {
+  return createHash("sha256").update(`${fingerprint}\n${path ?? ""}`).digest("hex");
+}
+
+function helpUri(f: Finding): string {
+  if (f.id.startsWith("GHSA-")) return `https://github.com/advisories/${f.id}`;
+  return `https://osv.dev/vulnerability/${encodeURIComponent(f.id)}`;
+}
+
+export function sarifReport(r: CheckResult, options: ReportOptions = {}): string {
+  const decisions = sortDecisions(findingDecisions(r));
+  const rules: Record<string, unknown>[] = [];
+  const ruleIndex = new Map<string, number>();
+  for (const d of decisions) {
+    const f = d.finding!;
+    if (ruleIndex.has(f.id)) continue;
+    ruleIndex.set(f.id, rules.length);
+    const fixed = f.fixedVersions.length ? `Fixed in ${f.fixedVersions.join(", ")}.` : "No fixed version is known.";
+    rules.push({
+      id: f.id,
+      name: f.id.replace(/[^A-Za-z0-9]/g, ""),
+      shortDescription: { text: f.summary ?? `${f.id} in ${f.component.name}` },
+      fullDescription: { text: `${f.summary ?? f.id}. Aliases: ${f.aliases.join(", ") || "none"}.` },
+      helpUri: helpUri(f),
+      help: {
+        text: `${f.summary ?? f.id} (${f.severity.level}). ${fixed} See ${helpUri(f)}.`,
+        markdown: `**${f.summary ?? f.id}** (${f.severity.level})\n\n${fixed}\n\n[${f.id}](${helpUri(f)})`,
+      },
+      defaultConfiguration: { level: level(f.severity.level) },
+      properties: {
+        "security-severity": securitySeverity(f),
+        tags: ["security", "vulnerability", "dependency", ...(f.component.ecosystem ? [f.component.ecosystem] : [])],
+        precision: "very-high",
+      },
+    });
+  }
+  const results = decisions.map((d) => {
+    const f = d.finding!;
+    const loc = primaryLocation(f.component);
+    const fixed = f.fixedVersions[0] ? ` Upgrade to ${f.fixedVersions[0]}.` : "";
+    const result: Record<string, unknown> = {
+      ruleId: f.id,
+      ruleIndex: ruleIndex.get(f.id),
+      level: level(f.severity.level),
+      message: { text: `${packageLabel(f.component)} is affected by ${f.id} (${f.severity.level}): ${d.outcome} by ${d.rule}.${fixed}` },
+      locations: loc
+        ? [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: locationUri(r, loc, options.baseDir) },
+                ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}),
+              },
+              logicalLocations: [{ name: f.component.purl ?? packageLabel(f.component), kind: "package" }],
+            },
+          ]
+        : [],
+      // The finding's fingerprint, plus the file: the same package installed at two paths is two alerts.
+      partialFingerprints: { "tollgate/v1": sarifFingerprint(d.fingerprint ?? `${f.id}|${f.component.purl ?? f.component.name}`, loc?.path) },
+      properties: {
+        outcome: d.outcome,
+        rule: d.rule,
+        purl: f.component.purl,
+        fixedVersions: f.fixedVersions,
+        aliases: f.aliases,
+      },
+    };
+    if (d.suppressed) {
+      result.suppressions = [
+        {
+          kind: "external",
+          status: "accepted",
+          justification: [d.suppressed.by === "vex" ? "VEX" : "waiver", d.suppressed.justification ?? d.suppressed.detail, d.suppressed.expires ? `until ${d.suppressed.expires}` : ""]
+            .filter(Boolean)
+            .join(": "),
+        },
+      ];
+    }
+    return result;
+  });
+  const log = {
+    $schema: SCHEMA,
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "tollgate",
+            semanticVersion: TOLLGATE_VERSION,
+            version: TOLLGATE_VERSION,
+            rules,
+          },
+        },
+        automationDetails: { id: `tollgate/check/${r.targetKey}/` },
+        results,
+        invocations: [{ executionSuccessful: true, exitCode: r.outcome === "fail" ? 1 : 0 }],
+      },
+    ],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}

@@ -1,0 +1,67 @@
+import type { CheckResult } from "../gate/types.ts";
+import type { Severity } from "../model/index.ts";
+import { describeIssueAction } from "../gate/github.ts";
+import { packageLabel, shownDecisions, sortDecisions, verdictLine, type ReportOptions } from "./common.ts";
+
+/** The table for people at a terminal: one line per reported finding, then policy notes and upgrades. */
+
+export interface TableOptions extends ReportOptions {
+  color?: boolean;
+}
+
+const COLORS: Partial<Record<Severity | "fail" | "pass", string>> = { CRITICAL: "\x1b[1;31m", HIGH: "\x1b[31m", MEDIUM: "\x1b[33m", LOW: "\x1b[36m", fail: "\x1b[1;31m", pass: "\x1b[1;32m" };
+
+/** Strips terminal control sequences from text that came from advisories or lockfiles. */
+function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+export function tableReport(r: CheckResult, options: TableOptions = {}): string {
+  const paint = (key: keyof typeof COLORS, s: string) => (options.color && COLORS[key] ? `${COLORS[key]}${s}\x1b[0m` : s);
+  const ds = sortDecisions(shownDecisions(r));
+  const rows = ds
+    .filter((d) => d.finding)
+    .map((d) => {
+      const f = d.finding!;
+      return {
+        sev: f.severity.level,
+        cells: [
+          f.severity.level,
+          clean(f.id),
+          clean(packageLabel(f.component)),
+          clean(f.fixedVersions[0] ?? "-"),
+          d.suppressed ? `${d.suppressed.by === "vex" ? "vex" : "waived"}` : d.outcome,
+          clean(d.rule),
+        ],
+      };
+    });
+  const header = ["SEVERITY", "VULNERABILITY", "PACKAGE", "FIXED IN", "OUTCOME", "RULE"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row.cells[i]!.length)));
+  const lines: string[] = [];
+  if (rows.length > 0) {
+    lines.push(header.map((h, i) => pad(h, widths[i]!)).join("  ").trimEnd());
+    for (const row of rows) {
+      const text = row.cells.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd();
+      lines.push(paint(row.sev, text));
+    }
+    lines.push("");
+  }
+  for (const d of ds.filter((x) => !x.finding)) lines.push(`${d.outcome.toUpperCase()}  ${clean(d.message ?? d.rule)}`);
+  if (r.remediation.upgrades.length > 0) {
+    lines.push("Upgrades:");
+    for (const u of r.remediation.upgrades) {
+      const reach = u.withinDeclaredRange === "yes" ? " (within the declared range)" : u.withinDeclaredRange === "no" ? " (outside the declared range)" : "";
+      lines.push(`  upgrade ${clean(u.name)} from ${clean(u.from ?? "?")} to ${clean(u.to)} fixes ${u.fixes.length} finding(s)${reach}`);
+    }
+  }
+  if (r.triage) lines.push(`Triage: ${r.triage.entries.length} below the fail threshold (${r.triage.firstSeen} new, ${r.triage.recurring} recurring, ${r.triage.fixed} fixed) in ${r.triage.store}`);
+  for (const a of r.issues) lines.push(`Issue: ${clean(describeIssueAction(a))}`);
+  if (r.lint) for (const l of r.lint.findings) lines.push(`LINT  ${clean(l.rule)} ${l.severity} ${clean(l.file)}${l.line !== undefined ? `:${l.line}` : ""} ${clean(l.message)}`);
+  lines.push(paint(r.outcome, verdictLine(r)));
+  return `${lines.join("\n")}\n`;
+}
