@@ -3,11 +3,10 @@ import type { Octokit } from "@octokit/rest";
 import type { TollgateConfig } from "../config/index.ts";
 import { findDockerfiles, lintDockerfiles, reachesThreshold } from "../lint/index.ts";
 import { matchSbom } from "../match/index.ts";
-import { durationSeconds } from "../match/cli.ts";
 import type { Decision, Finding, Sbom, Target } from "../model/index.ts";
 import { buildSbom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
-import { defaultDbPath, expandHome, openVulnDb } from "../vulndb/index.ts";
+import { openVulnDb, resolveDbPath, staleDatabaseReason } from "../vulndb/index.ts";
 import { findingFingerprint, shortFingerprint } from "./fingerprint.ts";
 import { githubSettingsFromEnv, syncIssues, type IssueAction } from "./github.ts";
 import { evaluatePolicy } from "./policy.ts";
@@ -85,16 +84,12 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   let findings = options.findings;
   const dbDecisions: Decision[] = [];
   if (!findings) {
-    const dbPath = options.db ?? env.TOLLGATE_DB ?? (config.db.path ? expandHome(config.db.path) : undefined) ?? defaultDbPath(env);
     progress("matching against the vulnerability database…");
-    const db = await openVulnDb(dbPath);
+    const db = await openVulnDb(resolveDbPath(options.db, config, env));
     try {
-      // A stale database: a warning, or a failure with db.fail_when_stale (records loaded from files are never stale).
-      const status = db.status(now);
-      if (!db.inMemory && (status.ageSeconds === undefined || status.ageSeconds > durationSeconds(config.db.max_age))) {
-        const what = status.updatedAt ? `was last updated ${status.updatedAt}, more than db.max_age (${config.db.max_age}) ago` : "has never been updated";
-        dbDecisions.push({ outcome: config.db.fail_when_stale ? "fail" : "warn", rule: "db:stale", message: `the vulnerability database ${dbPath} ${what}; run \`tollgate db update\`` });
-      }
+      // A stale database: a warning, or a failure with db.fail_when_stale.
+      const stale = staleDatabaseReason(db, config, now);
+      if (stale !== undefined) dbDecisions.push({ outcome: config.db.fail_when_stale ? "fail" : "warn", rule: "db:stale", message: stale });
       findings = await matchSbom(sbom, db);
     } finally {
       db.close();

@@ -1,13 +1,10 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
-import { InputError } from "../errors.ts";
 import type { Finding, Sbom } from "../model/index.ts";
 import { parseTarget } from "../target/index.ts";
-import { resolveDbPath } from "../vulndb/cli.ts";
-import { openVulnDb, type VulnDb } from "../vulndb/index.ts";
-import { noteSeenEcosystems } from "../vulndb/update.ts";
-import { matchComponents, packageKeyOf, type MatchStats } from "./index.ts";
-import { explainFinding, findingsDocument, findingsTable } from "./report.ts";
+import { dbPathFor } from "../vulndb/cli.ts";
+import type { VulnDb } from "../vulndb/index.ts";
+import type { MatchStats } from "./index.ts";
 
 interface ScanOptions {
   db?: string;
@@ -16,30 +13,21 @@ interface ScanOptions {
   insecureRegistry?: string[];
 }
 
-/** A duration such as 7d, 12h, 30m, 45s, 2w in seconds. */
-export function durationSeconds(d: string): number {
-  const m = /^(\d+)(s|m|h|d|w)$/.exec(d);
-  if (!m) throw new InputError(`expected a duration such as 7d, got ${JSON.stringify(d)}`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as "s" | "m" | "h" | "d" | "w"];
-}
-
 /** Builds the target's SBOM, opens the database (warning when stale) and matches. */
 async function scanTarget(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb; findings: Finding[]; stats: MatchStats }> {
   const target = await parseTarget(input);
   const { config } = await ctx.config();
-  const dbPath = await resolveDbPath(options.db, ctx);
-  const db = await openVulnDb(dbPath);
+  const [{ openVulnDb, staleDatabaseReason }, { noteSeenEcosystems }, { matchComponents, packageKeyOf }] = await Promise.all([
+    import("../vulndb/index.ts"),
+    import("../vulndb/update.ts"),
+    import("./index.ts"),
+  ]);
+  const db = await openVulnDb(await dbPathFor(options.db, ctx));
   try {
-    const status = db.status();
-    const maxAge = durationSeconds(config.db.max_age);
-    if (!db.inMemory && (status.ageSeconds === undefined || status.ageSeconds > maxAge)) {
-      const what = status.updatedAt ? `was last updated ${status.updatedAt}, more than db.max_age (${config.db.max_age}) ago` : "has never been updated";
-      if (config.db.fail_when_stale) {
-        ctx.setExitCode(1);
-        ctx.notice(`the vulnerability database ${dbPath} ${what}: failing (db.fail_when_stale); run \`tollgate db update\``);
-      } else {
-        ctx.notice(`the vulnerability database ${dbPath} ${what}; run \`tollgate db update\``);
-      }
+    const stale = staleDatabaseReason(db, config);
+    if (stale !== undefined) {
+      if (config.db.fail_when_stale) ctx.setExitCode(1);
+      ctx.notice(config.db.fail_when_stale ? `${stale}; failing (db.fail_when_stale)` : stale);
     }
     const { buildSbom } = await import("../sbom/index.ts");
     ctx.progress("building the SBOM…");
@@ -88,6 +76,7 @@ export function registerScanCommands(app: CliApp): void {
         const options = rawOptions as ScanOptions;
         const format = ctx.formatOf(["table", "json"] as const, "table");
         const { db, findings, stats } = await scanTarget(input, options, ctx);
+        const { explainFinding, findingsDocument, findingsTable } = await import("./report.ts");
         try {
           if (format === "json") {
             await ctx.writeOutput(JSON.stringify(findingsDocument(findings, { target: input, db, stats }), null, 2) + "\n");
@@ -116,6 +105,7 @@ export function registerScanCommands(app: CliApp): void {
         const options = rawOptions as ScanOptions;
         const format = ctx.formatOf(["text", "json"] as const, "text");
         const { db, findings } = await scanTarget(input, options, ctx);
+        const { explainFinding, findingsDocument } = await import("./report.ts");
         try {
           const wanted = id.toUpperCase();
           const hits = findings.filter((f) => f.aliases.some((a) => a.toUpperCase() === wanted));

@@ -6,9 +6,9 @@
  * For one component, every matching record becomes a reason; records that share an id or alias
  * (GHSA ↔ CVE ↔ PYSEC …) are merged into one finding that carries all their ids.
  */
-import { PackageURL } from "packageurl-js";
-import type { Component, Ecosystem, Finding, MatchReason, Sbom, SeverityScore } from "../model/index.ts";
+import type { Component, Finding, MatchReason, Sbom, SeverityScore } from "../model/index.ts";
 import { severityRank } from "../model/index.ts";
+import { ecosystemOfPurl } from "../sbom/purl-ecosystem.ts";
 import type { VulnDb } from "../vulndb/index.ts";
 import type { OsvAffected, OsvEvent, OsvRange, OsvRecord } from "../vulndb/osv.ts";
 import { recordSeverity } from "../vulndb/severity.ts";
@@ -42,23 +42,6 @@ export interface PackageKey {
   version: string;
 }
 
-const PURL_ECOSYSTEM: Record<string, Ecosystem> = {
-  npm: "npm",
-  pypi: "PyPI",
-  golang: "Go",
-  cargo: "crates.io",
-  maven: "Maven",
-  composer: "Packagist",
-  gem: "RubyGems",
-  nuget: "NuGet",
-  hex: "Hex",
-  pub: "Pub",
-  deb: "Debian",
-  apk: "Alpine",
-  rpm: "Red Hat",
-  cran: "CRAN" as Ecosystem,
-  hackage: "Hackage" as Ecosystem,
-};
 
 /** Debian and Ubuntu code names → release numbers, as OSV's ecosystem suffixes write them. */
 const CODENAMES: Record<string, string> = {
@@ -75,44 +58,23 @@ const CODENAMES: Record<string, string> = {
   noble: "24.04",
 };
 
-function nameFromPurl(p: PackageURL, ecosystem: string): string {
-  if (!p.namespace) return p.name;
-  switch (ecosystem) {
-    case "Maven":
-      return `${p.namespace}:${p.name}`;
-    case "npm":
-    case "Go":
-    case "Packagist":
-      return `${p.namespace}/${p.name}`;
-    default:
-      return p.name;
-  }
-}
 
 /** How a component is looked up, or why it cannot be. */
 export function packageKeyOf(c: Component): PackageKey | "no-ecosystem" | "no-version" {
   let ecosystem: string | undefined = c.ecosystem;
   let name = c.name;
   let release = c.ecosystemRelease;
-  let purl: PackageURL | undefined;
-  if (c.purl) {
-    try {
-      purl = PackageURL.fromString(c.purl);
-    } catch {
-      purl = undefined;
+  const fromPurl = c.purl ? ecosystemOfPurl(c.purl) : undefined;
+  if (fromPurl) {
+    if (ecosystem === undefined || ecosystem === "generic") ecosystem = fromPurl.ecosystem;
+    // The purl names the package as OSV does (npm scope, Maven group, Go module path) when it agrees
+    // with the component's ecosystem; a Debian-style package from Ubuntu is matched as Ubuntu.
+    const ubuntu = ecosystem === "Debian" && fromPurl.ecosystem === "Ubuntu";
+    if (ecosystem !== undefined && (fromPurl.ecosystem === ecosystem || ubuntu)) {
+      name = fromPurl.name;
+      if (ubuntu) ecosystem = "Ubuntu";
     }
-  }
-  if (purl) {
-    const fromPurl = PURL_ECOSYSTEM[purl.type];
-    if (ecosystem === undefined || ecosystem === "generic") ecosystem = fromPurl;
-    if (ecosystem !== undefined && fromPurl === ecosystem) {
-      name = nameFromPurl(purl, ecosystem);
-      if (ecosystem === "Debian" && purl.namespace === "ubuntu") ecosystem = "Ubuntu";
-    }
-    if (release === undefined && purl.qualifiers?.distro) {
-      const d = String(purl.qualifiers.distro);
-      release = d.replace(/^[a-z-]+-(?=\d)/i, "");
-    }
+    release ??= fromPurl.release;
   }
   if (ecosystem === undefined || ecosystem === "generic") return "no-ecosystem";
   if (c.sourceName && (ecosystem === "Debian" || ecosystem === "Ubuntu" || ecosystem === "Alpine")) name = c.sourceName;

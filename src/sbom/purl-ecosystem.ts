@@ -24,6 +24,8 @@ const BY_TYPE: Record<string, Ecosystem> = {
   nuget: "NuGet",
   hex: "Hex",
   pub: "Pub",
+  cran: "CRAN" as Ecosystem,
+  hackage: "Hackage" as Ecosystem,
 };
 
 export interface PurlEcosystem {

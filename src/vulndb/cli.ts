@@ -1,15 +1,13 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { InputError, UsageError } from "../errors.ts";
-import { defaultDbPath, importOsvSources, openVulnDb, type VulnDbStatus } from "./index.ts";
-import { updateVulnDb } from "./update.ts";
+import type { VulnDbStatus } from "./index.ts";
 import { compareVersions, versionComparator, VERSION_ECOSYSTEMS } from "./version/index.ts";
 
-/** The database path: --db, then tollgate.yaml's db.path, then $TOLLGATE_DB / the XDG cache dir. */
-export async function resolveDbPath(option: unknown, ctx: CommandContext, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (typeof option === "string" && option !== "") return option;
-  const { config } = await ctx.config();
-  return env.TOLLGATE_DB ?? config.db.path ?? defaultDbPath(env);
+/** The database path for a command: --db, then $TOLLGATE_DB, then tollgate.yaml's db.path, then the XDG cache dir. */
+export async function dbPathFor(option: unknown, ctx: CommandContext): Promise<string> {
+  const { resolveDbPath } = await import("./index.ts");
+  return resolveDbPath(typeof option === "string" ? option : undefined, (await ctx.config()).config);
 }
 
 function formatAge(seconds: number): string {
@@ -90,8 +88,9 @@ export function registerVulnDbCommands(app: CliApp): void {
     .action(
       app.action<[]>(async (_args, options, ctx) => {
         const { config } = await ctx.config();
-        const dbPath = await resolveDbPath(options.db, ctx);
+        const dbPath = await dbPathFor(options.db, ctx);
         const ecosystems = (options.ecosystem as string[] | undefined) ?? config.db.ecosystems;
+        const { updateVulnDb } = await import("./update.ts");
         const result = await updateVulnDb({
           dbPath,
           ...(ecosystems ? { ecosystems } : {}),
@@ -122,7 +121,8 @@ export function registerVulnDbCommands(app: CliApp): void {
     .addHelpText("after", examples("tollgate db import ./npm-all.zip", "tollgate db import advisories/*.json --db ./vulns.db"))
     .action(
       app.action<[string[]]>(async ([sources], options, ctx) => {
-        const dbPath = await resolveDbPath(options.db, ctx);
+        const dbPath = await dbPathFor(options.db, ctx);
+        const { importOsvSources, openVulnDb } = await import("./index.ts");
         const store = await openVulnDb(dbPath, { create: true });
         if (store.inMemory) {
           store.close();
@@ -150,7 +150,8 @@ export function registerVulnDbCommands(app: CliApp): void {
     .action(
       app.action<[]>(async (_args, options, ctx) => {
         const format = ctx.formatOf(["table", "json"] as const, "table");
-        const store = await openVulnDb(await resolveDbPath(options.db, ctx));
+        const { openVulnDb } = await import("./index.ts");
+        const store = await openVulnDb(await dbPathFor(options.db, ctx));
         try {
           const s = store.status();
           await ctx.writeOutput(format === "json" ? JSON.stringify(s, null, 2) + "\n" : statusTable(s));

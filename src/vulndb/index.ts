@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
+import { durationSeconds, type TollgateConfig } from "../config/index.ts";
 import { cacheDir } from "../io/paths.ts";
 import type { OsvRecord } from "./osv.ts";
 import type { ImportWorkerData, ImportWorkerItem, ImportWorkerMessage } from "./import-worker.ts";
@@ -31,6 +32,28 @@ export interface VulnDb {
 /** `~/x` → `$HOME/x` (as written in tollgate.yaml's `db.path`). */
 export function expandHome(path: string): string {
   return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
+
+/**
+ * The database a command uses: the explicit path (--db), else $TOLLGATE_DB, else tollgate.yaml's
+ * db.path, else <cache dir>/vulns.db.
+ */
+export function resolveDbPath(explicit: string | undefined, config: Pick<TollgateConfig, "db">, env: NodeJS.ProcessEnv = process.env): string {
+  if (explicit !== undefined && explicit !== "") return expandHome(explicit);
+  if (env.TOLLGATE_DB) return expandHome(env.TOLLGATE_DB);
+  return config.db.path ? expandHome(config.db.path) : defaultDbPath(env);
+}
+
+/**
+ * Why the database is too old for the policy (db.max_age), or undefined when it is fresh enough.
+ * Records loaded from files for one run (an in-memory database) are never stale.
+ */
+export function staleDatabaseReason(db: VulnDb, config: Pick<TollgateConfig, "db">, now: Date = new Date()): string | undefined {
+  if (db.inMemory) return undefined;
+  const status = db.status(now);
+  if (status.ageSeconds !== undefined && status.ageSeconds <= durationSeconds(config.db.max_age)) return undefined;
+  const what = status.updatedAt ? `was last updated ${status.updatedAt}, more than db.max_age (${config.db.max_age}) ago` : "has never been updated";
+  return `the vulnerability database ${db.path} ${what}; run \`tollgate db update\``;
 }
 
 /** The default database path: $TOLLGATE_DB, else <cache dir>/vulns.db. */
