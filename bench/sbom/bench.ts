@@ -96,6 +96,35 @@ function ratio(a: Measure | undefined, b: Measure | undefined): string {
   return `${(a.seconds / b.seconds).toFixed(1)}× wall${cpu}`;
 }
 
+/**
+ * In-process timings of one cold run (a fresh Node each time, compile cache on as bin/tollgate.cjs
+ * turns it on): importing dist/sbom, buildSbom, serializeCycloneDx. Medians over RUNS processes.
+ */
+function inProcessPhases(dir: string): string {
+  const script = `
+    import { enableCompileCache } from "node:module";
+    enableCompileCache(${JSON.stringify(join(WORK, "compile-cache"))});
+    const t0 = performance.now();
+    const { buildSbom, serializeCycloneDx } = await import(${JSON.stringify(join(ROOT, "dist", "sbom", "index.js"))});
+    const t1 = performance.now();
+    const sbom = await buildSbom({ kind: "dir", input: ${JSON.stringify(dir)}, path: ${JSON.stringify(dir)} });
+    const t2 = performance.now();
+    serializeCycloneDx(sbom);
+    const t3 = performance.now();
+    console.log(JSON.stringify([t1 - t0, t2 - t1, t3 - t2]));`;
+  const runs: number[][] = [];
+  for (let i = 0; i <= RUNS; i++) {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) return `failed (exit ${r.status}: ${(r.stderr ?? "").trim().split("\n").slice(-1)[0] ?? ""})`;
+    if (i > 0) runs.push(JSON.parse(r.stdout.trim().split("\n").pop() ?? "[]") as number[]);
+  }
+  const median = (k: number): string => {
+    const xs = runs.map((x) => x[k] as number).sort((a, b) => a - b);
+    return `${(xs[Math.floor(xs.length / 2)] as number).toFixed(0)} ms`;
+  };
+  return `import ${median(0)}, buildSbom ${median(1)}, serializeCycloneDx ${median(2)}`;
+}
+
 function main(): void {
   if (!existsSync(LOCKS)) {
     console.log(`SKIPPED: ${LOCKS} is absent (third-party suites live in ../shared/testdata)`);
@@ -131,9 +160,11 @@ function main(): void {
     // The same work without the CLI: node starts, imports dist/sbom, builds and serializes.
     const libScript = `import { buildSbom, serializeCycloneDx } from ${JSON.stringify(join(ROOT, "dist", "sbom", "index.js"))}; const t = { kind: "dir", input: ${JSON.stringify(dir)}, path: ${JSON.stringify(dir)} }; serializeCycloneDx(await buildSbom(t));`;
     const lib = measure(process.execPath, ["--input-type=module", "-e", libScript], ROOT);
+    const phases = inProcessPhases(dir);
     const components = tg.ok ? (JSON.parse(readFileSync(out, "utf8")) as { components: unknown[] }).components.length : 0;
     console.log(`tollgate sbom:                        ${fmt(tg)} (${components} components)`);
     console.log(`library (import dist/sbom, build, serialize): ${fmt(lib)}`);
+    console.log(`  in-process, median of ${RUNS} fresh processes: ${phases}`);
     console.log(`${input.npm ? "node start + read + JSON.parse:" : "node start + read:             "}       ${fmt(baseline)}`);
     let npmPeer: Measure | undefined;
     if (input.npm && peers.npm) {

@@ -56,7 +56,7 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
     color,
     config() {
       // Loaded on first use: yaml and zod are not paid for by commands that need no configuration.
-      loaded ??= import("../config/index.ts").then((m) => m.loadConfig(g.config ?? (env.TOLLGATE_CONFIG || undefined)));
+      loaded ??= import("../config/load.ts").then((m) => m.loadConfig(g.config ?? (env.TOLLGATE_CONFIG || undefined)));
       return loaded;
     },
     formatOf<T extends string>(allowed: readonly T[], fallback: T): T {

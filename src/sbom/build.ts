@@ -1,5 +1,5 @@
 import { basename, dirname, resolve } from "node:path";
-import { collect, DirectoryFs, type Cataloger, type CollectOptions, type CollectResult } from "../collect/index.ts";
+import { collect, DEFAULT_MAX_FILE_BYTES, DirectoryFs, type Cataloger, type CollectOptions, type CollectResult } from "../collect/index.ts";
 import { NotImplementedError } from "../errors.ts";
 import type { Component, Sbom, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
@@ -135,13 +135,21 @@ async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, op
   const dir = dirname(target.path);
   const name = basename(target.path);
   const fs = new DirectoryFs(dir, { exclude: options.exclude ?? [] });
+  // The walk reads the file (within the size limit) for its size; collect's read of it right after
+  // gets those bytes.
+  let read: Buffer | undefined;
   const single = {
     description: target.path,
     async *walk() {
-      const size = (await fs.readFile(name)).length;
-      yield { path: name, size };
+      read = await fs.readFile(name, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
+      yield { path: name, size: read.length };
     },
-    readFile: (p: string, max?: number) => fs.readFile(p, max),
+    readFile: (p: string, max?: number) => {
+      const bytes = read;
+      read = undefined;
+      if (p === name && bytes !== undefined && (max === undefined || bytes.length <= max)) return Promise.resolve(bytes);
+      return fs.readFile(p, max);
+    },
     exists: (p: string) => fs.exists(p),
   };
   const result = await collect(single, languageCatalogers(), collectOptions(options));

@@ -9,6 +9,7 @@ import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { jsonKeyLines } from "../../src/sbom/catalogers/common.ts";
 import { parseNpmLock } from "../../src/sbom/catalogers/npm-lock.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";
@@ -158,5 +159,63 @@ describe("npm-shrinkwrap.json", () => {
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe("npm package lines", () => {
+  /** The `packages` key each location points at must be the first line jsonKeyLines finds for that key. */
+  function checkLines(text: string): number {
+    const keyLines = jsonKeyLines(text, 2);
+    const rows = text.split("\n");
+    let checked = 0;
+    for (const c of parseNpmLock(text, "package-lock.json").components) {
+      for (const l of c.locations) {
+        assert.ok(l.line !== undefined, `${c.ref} has no line`);
+        const key = /^\s*("(?:[^"\\]|\\.)*")\s*:/.exec(rows[l.line - 1] ?? "")?.[1];
+        assert.ok(key !== undefined, `${c.ref}: line ${l.line} holds no key`);
+        assert.equal(keyLines.get(`packages\u0000${JSON.parse(key) as string}`), l.line, `${c.ref}: line ${l.line}`);
+        checked++;
+      }
+    }
+    return checked;
+  }
+
+  it("points each package at its key line in the large lockfiles", { skip: sharedTestdataMissing("lockfiles") }, () => {
+    for (const dir of ["npm-create-react-app", "npm-electron-react-boilerplate"]) {
+      const text = readFileSync(join(SHARED_TESTDATA, "lockfiles", dir, "package-lock.json"), "utf8");
+      assert.ok(checkLines(text) > 1000, dir);
+    }
+  });
+
+  it("finds the lines when key order differs from JSON.parse's order (an integer-like workspace folder)", () => {
+    // Hand-written: JSON.parse lists the key "1" first although the file has it last, so the
+    // in-order key search gives up and the line walk answers.
+    const text = [
+      "{",
+      '  "name": "demo",',
+      '  "lockfileVersion": 3,',
+      '  "packages": {',
+      '    "": {',
+      '      "name": "demo",',
+      '      "workspaces": ["1"]',
+      "    },",
+      '    "node_modules/w": {',
+      '      "resolved": "1",',
+      '      "link": true',
+      "    },",
+      '    "node_modules/left-pad": {',
+      '      "version": "1.3.0"',
+      "    },",
+      '    "1": {',
+      '      "name": "w",',
+      '      "version": "0.1.0"',
+      "    }",
+      "  }",
+      "}",
+      "",
+    ].join("\n");
+    const comps = parseNpmLock(text, "package-lock.json").components;
+    assert.deepEqual(comps.map((c) => `${c.name}:${c.locations[0]?.line}`).sort(), ["left-pad:13", "w:16"]);
+    assert.equal(checkLines(text), 2);
   });
 });

@@ -79,7 +79,11 @@ export function str(v: unknown): string | undefined {
 export function stringRecord(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isObject(v)) return out;
-  for (const [k, val] of Object.entries(v)) if (typeof val === "string") out[k] = val;
+  // for…in over a JSON.parse result (own, enumerable keys only): no entries array per call.
+  for (const k in v) {
+    const val = v[k];
+    if (typeof val === "string") out[k] = val;
+  }
   return out;
 }
 
@@ -114,18 +118,22 @@ export function jsonKeyLines(text: string, maxDepth = MAX_NESTING): Map<string, 
       let k = j + 1;
       while (k < end && text.charCodeAt(k) === 32) k++;
       if (j < end && text.charCodeAt(k) === 58) {
-        let key = text.slice(i + 1, j);
-        if (escaped) {
-          try {
-            key = JSON.parse(`"${key}"`) as string;
-          } catch {
-            /* keep the raw key */
-          }
-        }
         while (stack.length > 0 && (stack[stack.length - 1] as { indent: number }).indent >= indent) stack.pop();
         if (stack.length >= MAX_NESTING) throw new LimitExceededError(`JSON nested deeper than ${MAX_NESTING} levels`);
-        const path = stack.length === 0 ? key : `${(stack[stack.length - 1] as { path: string }).path}\u0000${key}`;
-        if (stack.length < maxDepth && !lines.has(path)) lines.set(path, lineNo);
+        // Keys below maxDepth are never looked up: only their nesting is tracked (no string built).
+        let path = "";
+        if (stack.length < maxDepth) {
+          let key = text.slice(i + 1, j);
+          if (escaped) {
+            try {
+              key = JSON.parse(`"${key}"`) as string;
+            } catch {
+              /* keep the raw key */
+            }
+          }
+          path = stack.length === 0 ? key : `${(stack[stack.length - 1] as { path: string }).path}\u0000${key}`;
+          if (!lines.has(path)) lines.set(path, lineNo);
+        }
         k++;
         while (k < end && text.charCodeAt(k) === 32) k++;
         const c = text.charCodeAt(k);
@@ -186,12 +194,14 @@ const SRI_ALGS: Record<string, HashAlgorithm> = { sha1: "SHA-1", sha256: "SHA-25
 export function hashesFromIntegrity(integrity: string | undefined): Hash[] {
   if (!integrity) return [];
   const out: Hash[] = [];
-  for (const part of integrity.trim().split(/\s+/)) {
+  const trimmed = integrity.trim();
+  for (const part of /\s/.test(trimmed) ? trimmed.split(/\s+/) : [trimmed]) {
     const dash = part.indexOf("-");
     if (dash < 0) continue;
     const alg = SRI_ALGS[part.slice(0, dash).toLowerCase()];
     if (!alg) continue;
-    const b64 = part.slice(dash + 1).replace(/\?.*$/, "");
+    const query = part.indexOf("?", dash);
+    const b64 = part.slice(dash + 1, query === -1 ? undefined : query);
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) continue;
     const hex = Buffer.from(b64, "base64").toString("hex");
     if (hex.length > 0) out.push({ alg, content: hex });
@@ -280,13 +290,23 @@ export function strongerScope(a: Scope | undefined, b: Scope | undefined): Scope
  */
 export class ComponentSet {
   private readonly byRef = new Map<string, Component>();
+  /** Edges added to a component after its first `add` (its own list stays in `c.dependencies`). */
   private readonly deps = new Map<string, Set<string>>();
+
+  /** The edge set of a component, made from its list on the first change. */
+  private edges(c: Component): Set<string> {
+    let d = this.deps.get(c.ref);
+    if (!d) {
+      d = new Set(c.dependencies);
+      this.deps.set(c.ref, d);
+    }
+    return d;
+  }
 
   add(c: Component): Component {
     const existing = this.byRef.get(c.ref);
     if (!existing) {
       this.byRef.set(c.ref, c);
-      this.deps.set(c.ref, new Set(c.dependencies));
       return c;
     }
     for (const l of c.locations) {
@@ -305,7 +325,10 @@ export class ComponentSet {
         else if (!old.split(",").includes(v)) props[k] = `${old},${v}`;
       }
     }
-    for (const d of c.dependencies) this.deps.get(c.ref)?.add(d);
+    if (c.dependencies.length > 0) {
+      const d = this.edges(existing);
+      for (const ref of c.dependencies) d.add(ref);
+    }
     return existing;
   }
 
@@ -314,15 +337,18 @@ export class ComponentSet {
   }
 
   addEdge(from: string, to: string): void {
-    if (from !== to) this.deps.get(from)?.add(to);
+    if (from === to) return;
+    const c = this.byRef.get(from);
+    if (c) this.edges(c).add(to);
   }
 
   /** Every component, in insertion order, with sorted dependency lists limited to refs that exist. */
   list(extraRefs: ReadonlySet<string> = new Set()): Component[] {
     const out: Component[] = [];
     for (const c of this.byRef.values()) {
-      const d = this.deps.get(c.ref) ?? new Set<string>();
-      c.dependencies = [...d].filter((r) => this.byRef.has(r) || extraRefs.has(r)).sort();
+      const d = this.deps.get(c.ref);
+      const list = d ? [...d] : c.dependencies.length > 1 ? [...new Set(c.dependencies)] : c.dependencies;
+      c.dependencies = list.filter((r) => this.byRef.has(r) || extraRefs.has(r)).sort();
       out.push(c);
     }
     return out;

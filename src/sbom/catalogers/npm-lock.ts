@@ -61,6 +61,33 @@ function parentFolder(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Lines of the `packages` keys of a v2/v3 lockfile as npm writes it (JSON.stringify with an indent):
+ * the keys are searched in document order (the order JSON.parse keeps them in), each as
+ * `\n<indent>"<key>":`, with newlines counted in between. Much cheaper than jsonKeyLines' walk over
+ * every line. Undefined when the text is not laid out that way (then jsonKeyLines is used).
+ */
+function packageKeyLines(text: string, keys: readonly string[]): Map<string, number> | undefined {
+  const head = /\n([ \t]*)"packages"[ \t]*:[ \t]*\{[ \t]*\r?\n([ \t]*)"/.exec(text);
+  if (!head) return undefined;
+  const indent = head[2] as string;
+  const lines = new Map<string, number>();
+  let line = 1;
+  let counted = 0;
+  let from = head.index;
+  for (const key of keys) {
+    const at = text.indexOf(`\n${indent}${JSON.stringify(key)}:`, from);
+    if (at === -1) return undefined;
+    for (let nl = text.indexOf("\n", counted); nl !== -1 && nl <= at; nl = text.indexOf("\n", nl + 1)) {
+      line++;
+      counted = nl + 1;
+    }
+    lines.set(`packages\u0000${key}`, line);
+    from = at + 1;
+  }
+  return lines;
+}
+
 function entriesFromV2(packages: Record<string, unknown>, lines: Map<string, number>): Map<string, LockEntry> {
   const out = new Map<string, LockEntry>();
   for (const [path, raw] of Object.entries(packages)) {
@@ -77,12 +104,13 @@ function entriesFromV2(packages: Record<string, unknown>, lines: Map<string, num
       peerDeps: stringRecord(raw.peerDependencies),
       devDeps: stringRecord(raw.devDependencies),
       line: lines.get(`packages\u0000${path}`),
+      // Every flag set, so that all entries share one shape (the loops below stay monomorphic).
+      link: raw.link === true,
+      dev: raw.dev === true,
+      optional: raw.optional === true,
+      devOptional: raw.devOptional === true,
+      peer: raw.peer === true,
     };
-    if (raw.link === true) e.link = true;
-    if (raw.dev === true) e.dev = true;
-    if (raw.optional === true) e.optional = true;
-    if (raw.devOptional === true) e.devOptional = true;
-    if (raw.peer === true) e.peer = true;
     out.set(path, e);
   }
   return out;
@@ -171,8 +199,9 @@ export function parseNpmLock(text: string, file: string): CatalogResult {
   const lock = parseJsonText(text, file);
   if (!isObject(lock)) throw new InputError("not a package-lock (expected a JSON object)", { file, line: 1 });
   const version = typeof lock.lockfileVersion === "number" ? lock.lockfileVersion : 1;
-  const lines = jsonKeyLines(text, version >= 2 ? 2 : MAX_NESTING);
-  const entries = isObject(lock.packages) && version >= 2 ? entriesFromV2(lock.packages, lines) : entriesFromV1(lock, lines);
+  const v2 = isObject(lock.packages) && version >= 2;
+  const lines = (v2 ? packageKeyLines(text, Object.keys(lock.packages as Record<string, unknown>)) : undefined) ?? jsonKeyLines(text, version >= 2 ? 2 : MAX_NESTING);
+  const entries = v2 ? entriesFromV2(lock.packages as Record<string, unknown>, lines) : entriesFromV1(lock, lines);
   const rootEntry = entries.get("") ?? { path: "", name: "", deps: {}, optionalDeps: {}, peerDeps: {}, devDeps: {} };
   const rootName = rootEntry.name || str(lock.name) || "";
   const rootVersion = rootEntry.version ?? str(lock.version);
