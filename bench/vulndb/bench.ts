@@ -257,10 +257,20 @@ async function main(): Promise<void> {
   const full = join(WORK, "vulns-300k.db");
   const bare = runChild(["bare", join(WORK, "bare.db"), ...zips]);
   console.log(`bare insert of the same records (JSON.parse + one 3-column insert, records already in memory): ${bare.perSecond} records/s`);
-  const imp = runChild(["import", full, ...zips]);
+  // Three runs, the median reported: on a shared 2-core machine one run's wall time swings with the
+  // other load; CPU time (both threads) is the steadier figure, and peak RSS is the worst of the three.
+  const runs: ChildResult[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = runChild(["import", full, ...zips]);
+    runs.push(r);
+    console.log(`  run ${i + 1}: ${r.seconds.toFixed(2)} s, ${r.perSecond} records/s, CPU ${r.cpuSeconds.toFixed(1)} s, peak RSS ${r.maxRssMB} MB, load ${loadavg()[0]!.toFixed(1)}`);
+  }
+  const imp = runs.sort((a, b) => a.seconds - b.seconds)[1]!;
+  const cpuMedian = runs.map((r) => r.cpuSeconds).sort((a, b) => a - b)[1]!;
+  const rssMax = Math.max(...runs.map((r) => r.maxRssMB));
   console.log(
-    `imported ${imp.records} records in ${imp.seconds.toFixed(2)} s: ${imp.perSecond} records/s (target ≥ 40,000/s; ${(imp.perSecond / 40000).toFixed(2)}× the target), ` +
-      `CPU ${imp.cpuSeconds.toFixed(1)} s over both threads, peak RSS ${imp.maxRssMB} MB (target < 300 MB); ` +
+    `imported ${imp.records} records in ${imp.seconds.toFixed(2)} s (median of 3): ${imp.perSecond} records/s (target ≥ 40,000/s; ${(imp.perSecond / 40000).toFixed(2)}× the target), ` +
+      `CPU ${cpuMedian.toFixed(1)} s over both threads (median), peak RSS ${rssMax} MB (worst; target < 300 MB); ` +
       `${(imp.perSecond / bare.perSecond).toFixed(2)}× the bare insert's rate (issue: 40,000 vs about 52,000/s = 0.77×)`,
   );
 

@@ -184,7 +184,7 @@ export class VulnStore {
     }
     try {
       this.db.exec("PRAGMA busy_timeout = 5000");
-      this.db.exec("PRAGMA cache_size = -24576"); // 24 MiB of page cache: the index pages a large import touches stay in memory
+      this.db.exec("PRAGMA cache_size = -8192"); // 8 MiB of page cache: a larger cache measured no faster import, and more resident memory
       if (!options.readOnly) this.migrate();
       else this.checkVersion();
     } catch (e) {
@@ -212,6 +212,10 @@ export class VulnStore {
 
   private migrate(): void {
     let v = this.checkVersion();
+    // A new database gets 16 KiB pages (SQLite's default is 4 KiB): records of a kilobyte or more
+    // then share pages with fewer splits, and a bulk import measured about a fifth less CPU in
+    // SQLite. It only takes effect before the first table is created; existing files keep theirs.
+    if (v === 0) this.db.exec("PRAGMA page_size = 16384");
     while (v < SCHEMA_VERSION) {
       this.db.exec("BEGIN IMMEDIATE");
       try {

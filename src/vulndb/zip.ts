@@ -3,7 +3,7 @@
  * small stored or deflated JSON entries, zip64 when there are more than 65,535). yauzl reads each
  * central-directory record and each entry with its own asynchronous file read, which made an import
  * of 300,000 records I/O-bound (about 0.6 ms an entry); this reader parses the central directory from
- * one buffer and reads entry data through a sliding 16 MiB window, in offset order.
+ * one buffer and reads entry data through a sliding 4 MiB window, in offset order.
  *
  * Every field is bounds-checked against the file: the end record is searched only in the last 64 KiB,
  * the directory must lie inside the file, local headers must carry their signature and agree on the
@@ -37,7 +37,7 @@ const EOCD64_LOCATOR_SIG = 0x07064b50;
 const EOCD64_SIG = 0x06064b50;
 const CD_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
-const WINDOW = 16 * 1024 * 1024;
+const WINDOW = 4 * 1024 * 1024;
 
 function readAt(fd: number, length: number, position: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
@@ -195,7 +195,10 @@ export function forEachZipEntry(path: string, want: (e: ZipEntryInfo) => boolean
         data = raw;
       } else {
         try {
-          data = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+          // One output chunk one byte larger than the declared size: a single inflate call for a
+          // well-formed entry (the default 16 KiB chunks cost an allocation each), and an entry that
+          // inflates past its declared size still overruns maxOutputLength and is refused.
+          data = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size), chunkSize: Math.max(64, e.size + 1) });
         } catch (err) {
           const tooBig = (err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
           throw new InputError(`${e.name}: ${tooBig ? "inflates to more than its declared size" : `corrupt deflate data (${(err as Error).message})`}`, { file: path });
