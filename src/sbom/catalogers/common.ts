@@ -221,6 +221,18 @@ export function hashFromPrefixed(value: string): Hash | undefined {
   return HEX_LENGTHS[content.length] === alg ? { alg, content } : undefined;
 }
 
+/** The distinct hashes of a Python lock entry's `files = [{ file = "…", hash = "sha256:…" }]` (poetry, pdm). */
+export function hashesOfFileEntries(files: unknown): Hash[] {
+  const hashes: Hash[] = [];
+  if (!Array.isArray(files)) return hashes;
+  for (const f of files) {
+    if (!isObject(f) || typeof f.hash !== "string") continue;
+    const h = hashFromPrefixed(f.hash);
+    if (h && !hashes.some((x) => x.content === h.content)) hashes.push(h);
+  }
+  return hashes;
+}
+
 export function uniqueHashes(hashes: readonly Hash[]): Hash[] {
   const seen = new Set<string>();
   const out: Hash[] = [];

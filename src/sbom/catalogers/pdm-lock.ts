@@ -4,8 +4,7 @@
  */
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import type { Hash } from "../../model/index.ts";
-import { arrayTableLines, decodeUtf8, hashFromPrefixed, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
+import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
 import { addPackage, finish, newGraph, refsOf, requirementName } from "./python-locks.ts";
 
 const NAME = "pdm-lock";
@@ -23,11 +22,7 @@ export async function parsePdmLock(text: string, file: string): Promise<CatalogR
     const name = str(raw.name);
     if (!name) return;
     const version = str(raw.version);
-    const hashes: Hash[] = [];
-    if (Array.isArray(raw.files)) for (const f of raw.files) if (isObject(f) && typeof f.hash === "string") {
-      const h = hashFromPrefixed(f.hash);
-      if (h && !hashes.some((x) => x.content === h.content)) hashes.push(h);
-    }
+    const hashes = hashesOfFileEntries(raw.files);
     const c = addPackage(g, pypiComponent({ name, version, hashes, location: lines[i] !== undefined ? { path: file, line: lines[i] } : { path: file }, foundBy: NAME, unresolved: version === undefined }));
     const groups = Array.isArray(raw.groups) ? raw.groups.filter((x): x is string => typeof x === "string") : ["default"];
     (groups.includes("default") ? required : dev).push(c.ref);

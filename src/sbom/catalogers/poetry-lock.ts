@@ -6,8 +6,7 @@
  */
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import type { Hash } from "../../model/index.ts";
-import { arrayTableLines, decodeUtf8, hashFromPrefixed, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
+import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
 import { addPackage, finish, newGraph, refsOf, requirementName } from "./python-locks.ts";
 
 const NAME = "poetry-lock";
@@ -60,11 +59,7 @@ export async function parsePoetryLock(text: string, file: string, pyproject?: Re
     const name = str(raw.name);
     if (!name) return;
     const version = str(raw.version);
-    const hashes: Hash[] = [];
-    if (Array.isArray(raw.files)) for (const f of raw.files) if (isObject(f) && typeof f.hash === "string") {
-      const h = hashFromPrefixed(f.hash);
-      if (h && !hashes.some((x) => x.content === h.content)) hashes.push(h);
-    }
+    const hashes = hashesOfFileEntries(raw.files);
     const source = isObject(raw.source) ? raw.source : undefined;
     const properties: Record<string, string> = {};
     if (source && typeof source.type === "string" && source.type !== "legacy") properties["tollgate:python:source"] = `${source.type}:${str(source.url) ?? ""}${str(source.resolved_reference) ? `@${str(source.resolved_reference)}` : ""}`;
