@@ -16,6 +16,8 @@ export const run = promisify(execFile);
 export function toolsMissing(...tools: string[]): string | false {
   if (tools.includes("debootstrap") && process.getuid?.() !== 0) return "SKIPPED: debootstrap (the base image) needs root";
   const missing = tools.filter((t) => !["/usr/bin", "/usr/sbin", "/bin", "/sbin"].some((d) => existsSync(join(d, t))));
+  // In CI, .ci/run installs these: a missing tool there is a broken CI script, so the test runs and fails.
+  if (missing.length > 0 && process.env.CI === "true") return false;
   return missing.length ? `SKIPPED: ${missing.join(", ")} not installed (apt-get install ${missing.join(" ")}; see .ci/apt-packages.txt)` : false;
 }
 

@@ -3,20 +3,17 @@
 // image checked against `find -perm /6000` as the oracle for setuid/setgid files.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { lintImage } from "../../src/lint/index.ts";
 import { runCli, tempDir } from "../helpers.ts";
+import { baseImage, toolsMissing } from "../image/fixtures.ts";
 
 const run = promisify(execFile);
-const umociMissing = ["/usr/bin/umoci", "/usr/sbin/umoci", "/bin/umoci"].some((p) => existsSync(p))
-  ? false
-  : "SKIPPED: umoci not installed (apt-get install umoci; see .ci/apt-packages.txt)";
+const umociMissing = toolsMissing("umoci");
 
 /**
  * Builds an OCI layout `dir/layout:t` from `dir/rootfs`: GNU tar writes the layer (modes kept),
@@ -111,18 +108,19 @@ test("lint image: SARIF for image findings has no region; a non-image target is 
   }
 });
 
-const BASE = join(process.env.XDG_CACHE_HOME?.startsWith("/") ? process.env.XDG_CACHE_HOME : join(homedir(), ".cache"), "tollgate-tests", "bookworm-minbase-v1");
-const baseMissing = existsSync(join(BASE, "done")) ? false : `SKIPPED: ${BASE} is absent (the image tests build it with debootstrap and umoci)`;
+// The cached debootstrap image of the image tests (built here when this file runs first).
+const baseMissing = toolsMissing("debootstrap", "umoci");
 
 test("lint image on a real Debian bookworm image: setuid/setgid files equal `find -perm /6000`", { skip: baseMissing }, async () => {
-  const { stdout } = await run("find", [join(BASE, "rootfs"), "-xdev", "-type", "f", "-perm", "/6000"]);
+  const base = await baseImage();
+  const { stdout } = await run("find", [base.rootfs, "-xdev", "-type", "f", "-perm", "/6000"]);
   const oracle = stdout
     .split("\n")
     .filter((l) => l !== "")
-    .map((l) => l.slice(join(BASE, "rootfs").length))
+    .map((l) => l.slice(base.rootfs.length))
     .sort();
   assert.ok(oracle.length > 0);
-  const res = await lintImage({ kind: "oci-dir", input: "bookworm", path: join(BASE, "layout"), tag: "bookworm" });
+  const res = await lintImage({ kind: "oci-dir", input: "bookworm", path: base.layout, tag: "bookworm" });
   assert.deepEqual(
     res.findings.filter((f) => f.ruleId === "TG-IMG-002").map((f) => f.file).sort(),
     oracle,
