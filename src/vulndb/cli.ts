@@ -78,12 +78,14 @@ export function registerVulnDbCommands(app: CliApp): void {
   db.command("update")
     .description(
       "download OSV's per-ecosystem exports and swap them in atomically (a failed update leaves the database as it was).\n" +
-        "Without --ecosystem: the ecosystems already in the database, else db.ecosystems in tollgate.yaml, else those seen in recent scans.",
+        "Without --ecosystem: the ecosystems already in the database, else db.ecosystems in tollgate.yaml, else those seen in recent scans.\n" +
+        "A full download replaces the ecosystem's records (those OSV removed are deleted; `db import`ed ones are kept); an incremental\n" +
+        "update (modified_id.csv) sees only added and changed records, so removals wait for the next full download (--no-incremental).",
     )
     .option("--db <path>", "database path (default: the XDG cache dir; env TOLLGATE_DB)")
     .option("--ecosystem <name...>", "only these OSV ecosystems")
     .option("--base-url <url>", "mirror of OSV's export bucket (config db.base_url)")
-    .option("--no-incremental", "always download the whole export (no modified_id.csv)")
+    .option("--no-incremental", "always download the whole export (no modified_id.csv); also drops records OSV removed")
     .addHelpText("after", examples("tollgate db update --ecosystem npm PyPI", "tollgate db update --base-url https://mirror.example.com/osv"))
     .action(
       app.action<[]>(async (_args, options, ctx) => {
@@ -107,7 +109,7 @@ export function registerVulnDbCommands(app: CliApp): void {
         const lines = result.ecosystems.map((e) =>
           e.mode === "unchanged"
             ? `${e.ecosystem}: unchanged since the last update`
-            : `${e.ecosystem}: ${e.mode}, ${e.stats!.inserted} new, ${e.stats!.updated} updated, ${e.stats!.unchanged} unchanged${e.stats!.rejected ? `, ${e.stats!.rejected} invalid skipped` : ""}`,
+            : `${e.ecosystem}: ${e.mode}, ${e.stats!.inserted} new, ${e.stats!.updated} updated, ${e.stats!.unchanged} unchanged${e.stats!.removed ? `, ${e.stats!.removed} removed` : ""}${e.stats!.rejected ? `, ${e.stats!.rejected} invalid skipped` : ""}`,
         );
         await ctx.writeOutput(`${lines.join("\n")}\ndatabase: ${result.dbPath}\n`);
         for (const e of result.ecosystems) for (const p of e.stats?.problems ?? []) ctx.notice(`skipped an invalid record: ${p}`);

@@ -55,6 +55,8 @@ export interface ImportStats {
   unchanged: number;
   /** Withdrawn records among those stored (kept, never matched). */
   withdrawn: number;
+  /** Records of the source deleted because this import (with `replaceSource`) no longer has them. */
+  removed: number;
   /** Invalid records skipped (only with `skipInvalid`), with the first messages. */
   rejected: number;
   problems: string[];
@@ -98,6 +100,14 @@ export interface ImportOptions {
   skipInvalid?: boolean;
   /** A label stored with each record (the source name). */
   source?: string;
+  /**
+   * The import is the source's complete record set (e.g. an ecosystem's full all.zip): records last
+   * written under the `source` label and absent from this import are deleted, in the same
+   * transaction. Records stored under other labels are untouched. An invalid entry (skipped with
+   * `skipInvalid`) still counts as present under the id its file name gives (`<id>.json`, as in OSV's
+   * exports), so a record upstream broke is kept rather than lost.
+   */
+  replaceSource?: boolean;
 }
 
 /** The package keys (ecosystem base, release, normalized name) an OSV record affects. */
@@ -263,9 +273,12 @@ export class VulnStore {
    * (`reject`). Upserts by id: a record replaces the stored one only when its `modified` is newer.
    */
   async importRecords(fill: (sink: RecordSinks) => Promise<unknown>, options: ImportOptions = {}): Promise<ImportStats> {
-    const stats: ImportStats = { read: 0, inserted: 0, updated: 0, unchanged: 0, withdrawn: 0, rejected: 0, problems: [] };
+    const stats: ImportStats = { read: 0, inserted: 0, updated: 0, unchanged: 0, withdrawn: 0, removed: 0, rejected: 0, problems: [] };
     const s = this.statements();
     const source = options.source ?? null;
+    if (options.replaceSource && source === null) throw new Error("importRecords: replaceSource needs a source label");
+    // ids present in this import, when it replaces the source's record set
+    const present = options.replaceSource ? new Set<string>() : undefined;
     const reject = (error: Error): void => {
       stats.read++;
       if (!options.skipInvalid) throw error;
@@ -274,6 +287,7 @@ export class VulnStore {
     };
     const addPrepared = (r: PreparedRecord): void => {
       stats.read++;
+      present?.add(r.id);
       // Most records are new: try the insert first; only a conflict on the id needs the comparison.
       const ins = s.insertNew.run(r.id, r.modified, r.modifiedMs, r.withdrawn, r.aliases, source, r.text);
       let rid: number;
@@ -302,6 +316,11 @@ export class VulnStore {
       try {
         prepared = prepareRecord(name, text);
       } catch (e) {
+        if (present) {
+          // `<archive>:<entry>` or a file path: the id is the file name (both readings kept, to err on keeping)
+          const file = name.replace(/^.*\//, "").replace(/\.json$/i, "");
+          present.add(file).add(file.replace(/^.*:/, ""));
+        }
         reject(e as Error);
         return;
       }
@@ -310,13 +329,32 @@ export class VulnStore {
     this.db.exec("BEGIN IMMEDIATE");
     try {
       await fill({ add, addPrepared, reject });
-      if (stats.inserted + stats.updated > 0) this.setMeta("updated_at", new Date().toISOString());
+      if (present) stats.removed = this.removeAbsent(source!, present);
+      if (stats.inserted + stats.updated + stats.removed > 0) this.setMeta("updated_at", new Date().toISOString());
       this.db.exec("COMMIT");
     } catch (e) {
       this.db.exec("ROLLBACK");
       throw e;
     }
     return stats;
+  }
+
+  /** Deletes the records stored under `source` whose id is not in `keep` (and their index rows); returns how many. Call inside a transaction. */
+  private removeAbsent(source: string, keep: ReadonlySet<string>): number {
+    const s = this.statements();
+    const rows = this.db.prepare("SELECT rid, id FROM records WHERE source = ?").all(source) as { rid: number | bigint; id: string }[];
+    const del = this.db.prepare("DELETE FROM records WHERE rid = ?");
+    let removed = 0;
+    for (const row of rows) {
+      if (keep.has(row.id)) continue;
+      const rid = Number(row.rid);
+      const old = s.json.get(rid) as { json: string | Uint8Array };
+      for (const k of affectedKeys(JSON.parse(jsonText(old.json)) as OsvRecord)) s.deleteAffected.run(k.eco, k.name, rid);
+      del.run(rid);
+      this.cache.delete(rid);
+      removed++;
+    }
+    return removed;
   }
 
   /** Records (not withdrawn) naming `name` in ecosystem `eco` (the base name, e.g. `Debian`), with their release scope. */

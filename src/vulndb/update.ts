@@ -5,6 +5,14 @@
  * breaks the existing database. Downloads resume (HTTP Range) and retry; an unchanged export
  * (ETag / Last-Modified) is skipped; where OSV publishes `modified_id.csv` and only a few records
  * changed since the last update, those records are fetched one by one instead of the whole export.
+ *
+ * A full download replaces the ecosystem's record set: records stored from that ecosystem's export
+ * (labelled with the ecosystem's name) that the new all.zip no longer has are deleted; records from
+ * `db import` of other sources, and other ecosystems, are untouched. The incremental path sees only
+ * records added or modified since the cursor (each line of modified_id.csv is a record that exists
+ * now); a record OSV removed simply drops out of the listing, with no line saying so, so the
+ * incremental path cannot see removals: they are dropped at the next full download (more than
+ * INCREMENTAL_MAX_RECORDS changes, a first update, or `--no-incremental`).
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, writeFileSync, writeSync } from "node:fs";
@@ -308,6 +316,7 @@ export async function updateVulnDb(options: UpdateOptions): Promise<UpdateResult
           if (text !== undefined) csv = parseModifiedCsv(text);
         }
         const newest = csv?.reduce((m, r) => (Date.parse(r.modified) > Date.parse(m) ? r.modified : m), csv[0]?.modified ?? "");
+        // Incremental: adds and modifications only; removals wait for the next full download (see above).
         if (prev?.cursor && csv) {
           const changed = csv.filter((r) => Date.parse(r.modified) > Date.parse(prev.cursor!));
           if (changed.length <= INCREMENTAL_MAX_RECORDS) {
@@ -359,7 +368,8 @@ export async function updateVulnDb(options: UpdateOptions): Promise<UpdateResult
         progress(`${eco}: importing`);
         let stats: ImportStats;
         try {
-          stats = await importOsvSources(store, [dl.path], { skipInvalid: true, source: sourceName });
+          // the full export is the ecosystem's whole record set: what it no longer has is deleted
+          stats = await importOsvSources(store, [dl.path], { skipInvalid: true, source: sourceName, replaceSource: true });
         } finally {
           await rm(dl.path, { force: true });
         }

@@ -2,11 +2,12 @@
  * `db update` against a stand-in for OSV's export bucket: a local HTTP server on 127.0.0.1 serving a
  * generated all.zip and modified_id.csv (OSV's public bucket cannot be reached from tests). Covers a
  * fresh download, an incremental update, resuming an interrupted download, an export that has not
- * changed, and an update that keeps failing, which must leave the old database byte-for-byte intact.
+ * changed, an update that keeps failing, which must leave the old database byte-for-byte intact, and
+ * a full download that no longer has a record, which removes it.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -178,6 +179,62 @@ describe("db update from a local stand-in of OSV's bucket", () => {
       const db = await openVulnDb(dbPath);
       assert.equal(db.status().records, 201);
       assert.ok(db.get("GHSA-aaaa-aaaa-aaaa"));
+      db.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test("a full download removes the ecosystem's records upstream removed, and keeps `db import`ed ones", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const A = "GHSA-aaaa-aaaa-aaaa";
+      const B = "GHSA-bbbb-bbbb-bbbb";
+      reset("ok", [
+        [A, "2024-06-01T00:00:00Z"],
+        [B, "2024-06-02T00:00:00Z"],
+      ]);
+      const dbPath = join(dir, "vulns.db");
+      const env = { TOLLGATE_CACHE_DIR: join(dir, "cache") };
+      const first = await updateVulnDb({ dbPath, ecosystems: ["npm"], baseUrl: base, env, incremental: false });
+      assert.equal(first.ecosystems[0]!.stats!.inserted, 202);
+      assert.equal(first.ecosystems[0]!.stats!.removed, 0);
+      // A record from another source, imported with `db import` (same ecosystem, absent from the export).
+      const other = join(dir, "GHSA-dddd-dddd-dddd.json");
+      await writeFile(other, rec("GHSA-dddd-dddd-dddd", "2024-05-01T00:00:00Z", "is-odd"));
+      const imp = await runCli(["db", "import", "--db", dbPath, other], { env });
+      assert.equal(imp.code, 0, imp.stderr);
+
+      // Upstream drops B: the next full download deletes it (record and index rows), nothing else.
+      reset("ok", [[A, "2024-06-01T00:00:00Z"]]);
+      const r = await runCli(["db", "update", "--db", dbPath, "--ecosystem", "npm", "--base-url", base, "--no-incremental"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /npm: full, 0 new, 0 updated, 201 unchanged, 1 removed/);
+      let db = await openVulnDb(dbPath);
+      assert.equal(db.get(B), undefined, "B is gone");
+      assert.ok(db.get(A), "A is kept");
+      assert.equal(db.candidates("npm", "left-pad").length, 1, "only A's index row is left for left-pad");
+      assert.ok(db.get("GHSA-dddd-dddd-dddd"), "the `db import`ed record survives");
+      assert.equal(db.candidates("npm", "is-odd").length, 1);
+      assert.equal(db.status().records, 202);
+      db.close();
+
+      // An entry upstream that is invalid now still counts as present: its stored copy is kept.
+      bucket.zip = buildZip([
+        { name: `${A}.json`, data: rec(A, "2024-06-01T00:00:00Z") },
+        { name: "GHSA-pad0.json", data: JSON.stringify({ id: "GHSA-pad0" }) },
+      ]);
+      const third = await updateVulnDb({ dbPath, ecosystems: ["npm"], baseUrl: base, env, incremental: false });
+      assert.equal(third.ecosystems[0]!.stats!.rejected, 1);
+      assert.equal(third.ecosystems[0]!.stats!.removed, 199, "the 199 other padding records are removed");
+      db = await openVulnDb(dbPath);
+      assert.ok(db.get("GHSA-pad0"), "the record whose upstream copy is invalid is kept");
+      assert.equal(db.get("GHSA-pad1"), undefined);
+      assert.deepEqual(
+        db.status().ecosystems,
+        [{ ecosystem: "npm", records: 3 }],
+        "A, GHSA-pad0 and the imported record",
+      );
       db.close();
     } finally {
       await cleanup();
