@@ -7,7 +7,7 @@ import type { Decision, Finding, Sbom, Target } from "../model/index.ts";
 import { buildSbom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
 import { openVulnDb, resolveDbPath, staleDatabaseReason } from "../vulndb/index.ts";
-import { findingFingerprint, shortFingerprint } from "./fingerprint.ts";
+import { findingFingerprint, lintFindingFingerprint, shortFingerprint } from "./fingerprint.ts";
 import { githubSettingsFromEnv, syncIssues, type IssueAction } from "./github.ts";
 import { evaluatePolicy } from "./policy.ts";
 import { checkDeclaredRanges, planRemediation } from "./remediation.ts";
@@ -122,9 +122,27 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     if (files.length > 0) {
       progress("linting Dockerfiles…");
       const lr = await lintDockerfiles(files, config);
+      const seen = new Map<string, number>();
       lint = {
         outcome: reachesThreshold(lr.findings, config.lint.fail_on) ? "fail" : "pass",
-        findings: lr.findings.map((f) => ({ rule: f.ruleId, severity: f.severity, file: f.file, line: f.line, message: f.message, failing: reachesThreshold([f], config.lint.fail_on) })),
+        findings: lr.findings.map((f) => {
+          // The file relative to the target in the fingerprint, so that it does not depend on the cwd.
+          const rel = relative(target.path, f.file).split(sep).join("/");
+          const triple = `${f.ruleId}\n${rel}\n${f.message}`;
+          const occurrence = seen.get(triple) ?? 0;
+          seen.set(triple, occurrence + 1);
+          return {
+            rule: f.ruleId,
+            severity: f.severity,
+            file: f.file,
+            line: f.line,
+            message: f.message,
+            failing: reachesThreshold([f], config.lint.fail_on),
+            fix: f.fix,
+            refs: f.refs,
+            fingerprint: lintFindingFingerprint({ rule: f.ruleId, file: rel, message: f.message }, occurrence, key),
+          };
+        }),
       };
     }
   }

@@ -23,3 +23,12 @@ export function findingFingerprint(f: Finding, target: string): string {
 export function shortFingerprint(fp: string): string {
   return fp.slice(0, 12);
 }
+
+/**
+ * The stable identity of a Dockerfile lint finding: rule + file (relative to the target) + message +
+ * which occurrence of that triple it is. The line is left out so that a finding keeps its identity
+ * when lines are added above it; the message names what was found (the image, the instruction).
+ */
+export function lintFindingFingerprint(f: { rule: string; file: string; message: string }, occurrence: number, target: string): string {
+  return createHash("sha256").update(`tollgate/lint/v1\n${f.rule}\n${f.file}\n${f.message}\n${occurrence}\n${target}`).digest("hex");
+}

@@ -28,7 +28,23 @@ export interface CheckResult extends Report {
   };
   issues: IssueAction[];
   /** Dockerfile lint results when the target had Dockerfiles. */
-  lint?: { outcome: "pass" | "fail"; findings: { rule: string; severity: string; file: string; line?: number; message: string; failing: boolean }[] };
+  lint?: {
+    outcome: "pass" | "fail";
+    findings: {
+      rule: string;
+      severity: string;
+      file: string;
+      line?: number;
+      message: string;
+      failing: boolean;
+      /** How to fix it (the rule's advice). */
+      fix?: string;
+      /** Equivalent checks of peer tools (hadolint, trivy, CIS). */
+      refs?: string[];
+      /** Stable across runs (see `lintFindingFingerprint`): SARIF partialFingerprints and the JSON report. */
+      fingerprint?: string;
+    }[];
+  };
   /** Notices for people (expired/stale waivers, skipped issue sync…). */
   notices: string[];
 }

@@ -1,8 +1,8 @@
 import { isAbsolute, relative, sep } from "node:path";
 import { TOLLGATE_VERSION } from "../version.ts";
 import type { LintFinding } from "./engine.ts";
-import { IMAGE_RULES } from "./image-rules.ts";
-import { RULES } from "./rules.ts";
+import { IMAGE_RULES, IMAGE_RULES_BY_ID } from "./image-rules.ts";
+import { RULES, RULES_BY_ID, type LintRule } from "./rules.ts";
 
 /** `{ "findings": [ { ruleId, severity, file, line, message, refs, fix } ] }` */
 export function lintReportJson(findings: readonly LintFinding[]): string {
@@ -38,6 +38,38 @@ function artifactUri(file: string, base: string): string {
   return isAbsolute(posix) ? `file://${encodeURI(posix)}` : encodeURI(posix.replace(/^\.\//, ""));
 }
 
+/** The SARIF `reportingDescriptor` of a lint rule (`TG-DF-###` or `TG-IMG-###`); `tollgate check` reuses it. */
+export function lintSarifRule(r: Pick<LintRule, "id" | "severity" | "message" | "fix" | "refs">): Record<string, unknown> {
+  return {
+    id: r.id,
+    name: r.id.replace(/-/g, ""),
+    shortDescription: { text: r.message },
+    fullDescription: { text: `${r.message}. Fix: ${r.fix}` },
+    help: { text: `${r.fix}${r.refs.length > 0 ? ` (equivalent checks: ${r.refs.join(", ")})` : ""}` },
+    defaultConfiguration: { level: sarifLevel(r.severity) },
+    properties: { tags: ["security", r.id.startsWith("TG-IMG") ? "container-image" : "dockerfile", ...r.refs] },
+  };
+}
+
+/** The rule of a lint rule id (Dockerfile or image rules), or undefined. */
+export function lintRuleInfo(id: string): Pick<LintRule, "id" | "severity" | "message" | "fix" | "refs"> | undefined {
+  return RULES_BY_ID.get(id) ?? IMAGE_RULES_BY_ID.get(id);
+}
+
+/**
+ * The SARIF `result` of a lint finding (level from its severity, location at the file and line);
+ * `ruleIndex` is its rule's index in `tool.driver.rules`, `base` the directory URIs are relative to.
+ */
+export function lintSarifResult(f: Pick<LintFinding, "ruleId" | "severity" | "file" | "line" | "message" | "fix">, ruleIndex: number, base = process.cwd()): Record<string, unknown> {
+  return {
+    ruleId: f.ruleId,
+    ruleIndex,
+    level: sarifLevel(f.severity),
+    message: { text: `${f.message}. Fix: ${f.fix}` },
+    locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(f.file, base) }, ...(f.line > 0 ? { region: { startLine: f.line } } : {}) } }],
+  };
+}
+
 /** SARIF 2.1.0 with every rule in `tool.driver.rules` (GitHub code scanning reads it). */
 export function lintReportSarif(findings: readonly LintFinding[], base = process.cwd()): string {
   const all = [...RULES, ...IMAGE_RULES];
@@ -51,24 +83,10 @@ export function lintReportSarif(findings: readonly LintFinding[], base = process
           driver: {
             name: "tollgate",
             version: TOLLGATE_VERSION,
-            rules: all.map((r) => ({
-              id: r.id,
-              name: r.id.replace(/-/g, ""),
-              shortDescription: { text: r.message },
-              fullDescription: { text: `${r.message}. Fix: ${r.fix}` },
-              help: { text: `${r.fix}${r.refs.length > 0 ? ` (equivalent checks: ${r.refs.join(", ")})` : ""}` },
-              defaultConfiguration: { level: sarifLevel(r.severity) },
-              properties: { tags: ["security", r.id.startsWith("TG-IMG") ? "container-image" : "dockerfile", ...r.refs] },
-            })),
+            rules: all.map(lintSarifRule),
           },
         },
-        results: findings.map((f) => ({
-          ruleId: f.ruleId,
-          ruleIndex: index.get(f.ruleId) ?? 0,
-          level: sarifLevel(f.severity),
-          message: { text: `${f.message}. Fix: ${f.fix}` },
-          locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(f.file, base) }, ...(f.line > 0 ? { region: { startLine: f.line } } : {}) } }],
-        })),
+        results: findings.map((f) => lintSarifResult(f, index.get(f.ruleId) ?? 0, base)),
       },
     ],
   };

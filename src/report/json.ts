@@ -5,11 +5,12 @@ import { locationUri, shownDecisions, sortDecisions, type ReportOptions } from "
 
 /**
  * The JSON report of `tollgate check`: a documented, versioned schema
- * (src/report/check-report.schema.json, `schemaVersion` "1.0"). Additive changes keep the major
+ * (src/report/check-report.schema.json, `schemaVersion` "1.1"; 1.1 added the lint findings' `fix`, `refs`
+ * and `fingerprint`). Additive changes keep the major
  * version; a field removed or changed in meaning bumps it.
  */
 
-export const CHECK_REPORT_SCHEMA_VERSION = "1.0";
+export const CHECK_REPORT_SCHEMA_VERSION = "1.1";
 
 export function jsonReport(r: CheckResult, options: ReportOptions = {}): string {
   const shown = sortDecisions(shownDecisions(r));
@@ -76,7 +77,23 @@ export function jsonReport(r: CheckResult, options: ReportOptions = {}): string 
     remediation: r.remediation,
     triage: r.triage ?? null,
     issues: r.issues,
-    lint: r.lint ?? null,
+    // Since 1.1: each lint finding has `fix`, `refs` and a stable `fingerprint` (as in SARIF).
+    lint: r.lint
+      ? {
+          outcome: r.lint.outcome,
+          findings: r.lint.findings.map((l) => ({
+            rule: l.rule,
+            severity: l.severity,
+            file: l.file,
+            line: l.line ?? null,
+            message: l.message,
+            failing: l.failing,
+            fix: l.fix ?? null,
+            refs: l.refs ?? [],
+            fingerprint: l.fingerprint ?? null,
+          })),
+        }
+      : null,
     problems: r.sbom.problems,
     notices: r.notices,
   };

@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { lintFindingFingerprint } from "../gate/fingerprint.ts";
 import type { CheckResult } from "../gate/types.ts";
 import type { Finding, Severity } from "../model/index.ts";
+import { lintRuleInfo, lintSarifResult, lintSarifRule } from "../lint/report.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { findingDecisions, locationUri, packageLabel, primaryLocation, sortDecisions, type ReportOptions } from "./common.ts";
 
@@ -9,6 +12,8 @@ import { findingDecisions, locationUri, packageLabel, primaryLocation, sortDecis
  * GitHub uses to rank security alerts), results at the lockfile line of the component, level from
  * severity, and a stable `partialFingerprints` entry (the finding's fingerprint) so that alerts are
  * tracked across runs. Waived and VEX-suppressed findings carry a SARIF `suppressions` entry.
+ * Dockerfile lint findings of the check are results of their own `TG-DF-###` rules in the same run
+ * (one run per tool and category, as GitHub code scanning wants), at the Dockerfile line.
  */
 
 const SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -23,6 +28,15 @@ const DEFAULT_SCORE: Record<Severity, string> = { CRITICAL: "9.5", HIGH: "8.0", 
 
 function securitySeverity(f: Finding): string {
   return f.severity.score !== undefined ? f.severity.score.toFixed(1) : DEFAULT_SCORE[f.severity.level];
+}
+
+function lintSeverity(s: string): "error" | "warning" | "info" {
+  return s === "error" || s === "warning" ? s : "info";
+}
+
+function lintLevel(s: string): "error" | "warning" | "note" {
+  const l = lintSeverity(s);
+  return l === "info" ? "note" : l;
 }
 
 function sarifFingerprint(fingerprint: string, path: string | undefined): string {
@@ -61,7 +75,7 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
       },
     });
   }
-  const results = decisions.map((d) => {
+  const results: Record<string, unknown>[] = decisions.map((d) => {
     const f = d.finding!;
     const loc = primaryLocation(f.component);
     const fixed = f.fixedVersions[0] ? ` Upgrade to ${f.fixedVersions[0]}.` : "";
@@ -104,6 +118,35 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
     }
     return result;
   });
+  // Dockerfile lint findings (a source tree with Dockerfiles): rules and results of their own, in the
+  // same run, as `tollgate lint dockerfile --format sarif` writes them, plus a stable fingerprint.
+  const base = options.baseDir ?? process.cwd();
+  const seenLint = new Map<string, number>();
+  for (const l of r.lint?.findings ?? []) {
+    const rule = lintRuleInfo(l.rule);
+    let index = ruleIndex.get(l.rule);
+    if (index === undefined) {
+      index = rules.length;
+      ruleIndex.set(l.rule, index);
+      rules.push(rule ? lintSarifRule(rule) : { id: l.rule, shortDescription: { text: l.message }, defaultConfiguration: { level: lintLevel(l.severity) } });
+    }
+    const result = lintSarifResult(
+      { ruleId: l.rule, severity: lintSeverity(l.severity), file: resolve(l.file), line: l.line ?? 0, message: l.message, fix: l.fix ?? rule?.fix ?? "see the rule" },
+      index,
+      base,
+    );
+    // Without the gate's fingerprint (a CheckResult made elsewhere): rule, file, message and occurrence.
+    let fingerprint = l.fingerprint;
+    if (fingerprint === undefined) {
+      const key = `${l.rule}\n${l.file}\n${l.message}`;
+      const n = seenLint.get(key) ?? 0;
+      seenLint.set(key, n + 1);
+      fingerprint = lintFindingFingerprint(l, n, r.targetKey);
+    }
+    result.partialFingerprints = { "tollgate/v1": fingerprint };
+    result.properties = { failing: l.failing, refs: l.refs ?? rule?.refs ?? [] };
+    results.push(result);
+  }
   const log = {
     $schema: SCHEMA,
     version: "2.1.0",

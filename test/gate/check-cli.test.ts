@@ -203,6 +203,13 @@ describe("tollgate check runs the Dockerfile lint on a source tree that has Dock
       assert.match(r.stdout, /0 failing, .*; Dockerfile lint failed \(\d+ finding\(s\)\)$/m);
       const junit = await runCli(["check", "app", "--db", ADVISORIES, "--format", "junit"], { cwd: dir, env: NO_GITHUB });
       assert.match(junit.stdout, /<testcase name="TG-DF-001 app\/Dockerfile:1" classname="tollgate.lint">\s*<failure /);
+      const sarif = await runCli(["check", "app", "--db", ADVISORIES, "--report", "sarif=out.sarif", "--quiet"], { cwd: dir, env: NO_GITHUB });
+      assert.equal(sarif.code, 1, sarif.stderr);
+      const log = JSON.parse(await readFile(join(dir, "out.sarif"), "utf8")) as { runs: { results: { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[] };
+      const user = log.runs[0]!.results.find((x) => x.ruleId === "TG-DF-001");
+      assert.equal(user?.level, "error");
+      assert.equal(user?.locations[0]!.physicalLocation.artifactLocation.uri, "app/Dockerfile");
+      assert.equal(user?.locations[0]!.physicalLocation.region.startLine, 1);
       await writeFile(join(dir, "tollgate.yaml"), "fail_on: none\nlint:\n  ignore: [TG-DF-001]\ntriage:\n  github:\n    enabled: false\n");
       const ok = await runCli(["check", "app", "--db", ADVISORIES, "--format", "markdown"], { cwd: dir, env: NO_GITHUB });
       assert.equal(ok.code, 0, ok.stdout);

@@ -152,7 +152,7 @@ describe("reports of a check on the example app", () => {
     const validate = ajv.compile(schema);
     const doc = JSON.parse(jsonReport(result, { baseDir: ROOT })) as { schemaVersion: string; summary: { byOutcome: Record<string, number> }; findings: unknown[] };
     assert.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 3)));
-    assert.equal(doc.schemaVersion, "1.0");
+    assert.equal(doc.schemaVersion, "1.1");
     assert.deepEqual(doc.summary.byOutcome, { fail: 1, warn: 1, triage: 1, pass: 0, suppressed: 2 });
     // The schema is not vacuous: a report with a bad outcome is rejected.
     assert.equal(validate({ ...doc, outcome: "maybe" }), false);
