@@ -34,7 +34,7 @@ export {
 } from "./vulndb/index.ts";
 export { updateVulnDb, DEFAULT_OSV_BASE_URL, type UpdateOptions, type UpdateResult } from "./vulndb/update.ts";
 // SBOMs of source trees and SBOMs read back (src/sbom)
-export { buildSbom, languageCatalogers, sbomTimestamp, isDeterministic, serializeCycloneDx, serializeSpdx, readSbomDocument, readSbomFile, ecosystemOfPurl, CYCLONEDX_SPEC_VERSIONS, type BuildSbomOptions, type CycloneDxOptions, type CycloneDxSpecVersion, type SpdxOptions, type PurlEcosystem } from "./sbom/index.ts";
+export { buildSbom, sbomOptionsFrom, languageCatalogers, sbomTimestamp, isDeterministic, serializeCycloneDx, serializeSpdx, readSbomDocument, readSbomFile, ecosystemOfPurl, CYCLONEDX_SPEC_VERSIONS, type BuildSbomOptions, type CycloneDxOptions, type CycloneDxSpecVersion, type SpdxOptions, type PurlEcosystem } from "./sbom/index.ts";
 export { matchSbom, matchComponents, explainFinding, findingsDocument, FINDINGS_SCHEMA_VERSION, type MatchOptions, type MatchStats, type FindingsDocument } from "./match/index.ts";
 // Container images without a daemon (src/image)
 export {

@@ -41,6 +41,19 @@ export const triageSchema = z
   })
   .strict();
 
+/** A size: bytes as a number, or a string such as `512MiB`, `32GiB`, `100MB`. */
+const SIZE_UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+export const sizeBytes = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*([KMGT]i?B|B)?$/i, "expected a size such as 512MiB or 32GiB")
+    .transform((s) => {
+      const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(s) as RegExpExecArray;
+      return Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] as string).toUpperCase()] ?? 1));
+    }),
+], { error: "expected a size such as 512MiB or 32GiB, or a number of bytes" });
+
 /** A duration such as `7d`, `12h`, `30m`. */
 export const durationString = z.string().regex(/^\d+(s|m|h|d|w)$/, "expected a duration such as 7d, 12h or 30m");
 
@@ -85,6 +98,16 @@ export const configSchema = z
       .object({
         platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, "expected os/arch[/variant]").default("linux/amd64"),
         insecure_registries: z.array(z.string().min(1)).default([]),
+        /** Decoder limits for image layers; unset keys keep the built-in defaults. */
+        limits: z
+          .object({
+            max_decompressed: sizeBytes.optional(),
+            max_entry: sizeBytes.optional(),
+            max_entries: z.number().int().positive().optional(),
+            max_layers: z.number().int().positive().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ platform: "linux/amd64", insecure_registries: [] }),

@@ -4,7 +4,7 @@ import type { TollgateConfig } from "../config/index.ts";
 import { findDockerfiles, lintDockerfiles, reachesThreshold } from "../lint/index.ts";
 import { matchSbom } from "../match/index.ts";
 import type { Decision, Finding, Sbom, Target } from "../model/index.ts";
-import { buildSbom } from "../sbom/index.ts";
+import { buildSbom, sbomOptionsFrom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
 import { openVulnDb, resolveDbPath, staleDatabaseReason } from "../vulndb/index.ts";
 import { findingFingerprint, lintFindingFingerprint, shortFingerprint } from "./fingerprint.ts";
@@ -74,12 +74,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   let sbom = options.sbom;
   if (!sbom) {
     progress("building the SBOM…");
-    sbom = await buildSbom(target, {
-      exclude: config.sbom.exclude,
-      platform: options.platform ?? config.image.platform,
-      insecureRegistries: options.insecureRegistries ?? config.image.insecure_registries,
-      progress,
-    });
+    sbom = await buildSbom(target, { ...sbomOptionsFrom(config, { platform: options.platform, insecureRegistries: options.insecureRegistries }), progress });
   }
   let findings = options.findings;
   const dbDecisions: Decision[] = [];

@@ -67,9 +67,12 @@ export function registerLintCommands(app: CliApp): void {
           throw new UsageError(`lint image ${ref}: not an image (${target.kind}:); use registry:, oci-dir:, oci-archive: or docker-archive:`);
         }
         const failOn = (options.failOn as LintSeverity | undefined) ?? loaded.config.lint.fail_on;
+        const { sbomOptionsFrom } = await import("../sbom/build.ts");
+        const image = sbomOptionsFrom(loaded.config, { platform: options.platform as string | undefined, insecureRegistries: options.insecureRegistry as string[] | undefined });
         const result = await lintImage(target as ImageTarget, loaded.config, {
-          platform: (options.platform as string | undefined) ?? loaded.config.image.platform,
-          insecureRegistries: [...loaded.config.image.insecure_registries, ...((options.insecureRegistry as string[] | undefined) ?? [])],
+          ...(image.platform !== undefined ? { platform: image.platform } : {}),
+          insecureRegistries: image.insecureRegistries ?? [],
+          ...(image.imageLimits ? { limits: image.imageLimits } : {}),
           progress: (m) => ctx.progress(m),
         });
         const out = format === "json" ? lintReportJson(result.findings) : format === "sarif" ? lintReportSarif(result.findings) : lintReportTable(result.findings, result.files, "image");

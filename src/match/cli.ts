@@ -29,12 +29,10 @@ async function scanTarget(input: string, options: ScanOptions, ctx: CommandConte
       if (config.db.fail_when_stale) ctx.setExitCode(1);
       ctx.notice(config.db.fail_when_stale ? `${stale}; failing (db.fail_when_stale)` : stale);
     }
-    const { buildSbom } = await import("../sbom/index.ts");
+    const { buildSbom, sbomOptionsFrom } = await import("../sbom/index.ts");
     ctx.progress("building the SBOM…");
     const sbom = await buildSbom(target, {
-      exclude: config.sbom.exclude,
-      platform: options.platform ?? config.image.platform,
-      insecureRegistries: options.insecureRegistry ?? config.image.insecure_registries,
+      ...sbomOptionsFrom(config, { platform: options.platform, insecureRegistries: options.insecureRegistry }),
       progress: (m) => ctx.progress(m),
     });
     ctx.progress("matching…");

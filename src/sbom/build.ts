@@ -1,6 +1,8 @@
 import { basename, dirname, resolve } from "node:path";
 import { collect, DEFAULT_MAX_FILE_BYTES, DirectoryFs, type Cataloger, type CollectOptions, type CollectResult } from "../collect/index.ts";
 import { NotImplementedError } from "../errors.ts";
+import type { TollgateConfig } from "../config/index.ts";
+import type { ImageLimits } from "../image/index.ts";
 import type { Component, Sbom, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { ComponentSet } from "./catalogers/common.ts";
@@ -23,6 +25,8 @@ import { uvLockCataloger } from "./catalogers/uv-lock.ts";
 import { yarnLockCataloger } from "./catalogers/yarn-lock.ts";
 
 export interface BuildSbomOptions {
+  /** Decoder limits for image layers (config `image.limits`); unset keys keep the defaults. */
+  imageLimits?: Partial<ImageLimits>;
   /** Globs left out of directory scans (config `sbom.exclude`, `--exclude`). */
   exclude?: readonly string[];
   /** Image platform, os/arch[/variant] (config `image.platform`, `--platform`). */
@@ -37,6 +41,36 @@ export interface BuildSbomOptions {
   maxFileBytes?: number;
   /** The environment SOURCE_DATE_EPOCH is read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** What the command line adds to tollgate.yaml for an SBOM. */
+export interface SbomCommandLine {
+  exclude?: readonly string[];
+  platform?: string | undefined;
+  insecureRegistries?: readonly string[] | undefined;
+}
+
+/**
+ * BuildSbomOptions from tollgate.yaml and the command line, the same way for sbom, scan, check:
+ * `--exclude` and `--insecure-registry` add to the config's lists, `--platform` replaces
+ * `image.platform`, and `image.limits` become the image decoder limits.
+ */
+export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image">, cli: SbomCommandLine = {}): BuildSbomOptions {
+  const options: BuildSbomOptions = {
+    exclude: [...config.sbom.exclude, ...(cli.exclude ?? [])],
+    platform: cli.platform ?? config.image.platform,
+    insecureRegistries: [...config.image.insecure_registries, ...(cli.insecureRegistries ?? [])],
+  };
+  const l = config.image.limits;
+  if (l) {
+    const limits: Partial<ImageLimits> = {};
+    if (l.max_decompressed !== undefined) limits.maxDecompressedBytes = l.max_decompressed;
+    if (l.max_entry !== undefined) limits.maxEntryBytes = l.max_entry;
+    if (l.max_entries !== undefined) limits.maxEntries = l.max_entries;
+    if (l.max_layers !== undefined) limits.maxLayers = l.max_layers;
+    options.imageLimits = limits;
+  }
+  return options;
 }
 
 /** The catalogers for language packages (lockfiles, installed metadata): shared by directories and images. */
@@ -186,7 +220,7 @@ export async function buildSbom(target: Target, options: BuildSbomOptions = {}):
     case "docker-archive": {
       // Loaded here, so that directory and file SBOMs do not pay for the image reader's start-up.
       const { openImageSource } = await import("../image/index.ts");
-      const source = await openImageSource(target, options);
+      const source = await openImageSource(target, options.imageLimits ? { ...options, limits: options.imageLimits } : options);
       try {
         const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers()]);
         return { metadata: { timestamp, tool, target, component: source.metadata }, components: result.components, problems: result.problems };

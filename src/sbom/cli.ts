@@ -56,11 +56,9 @@ export function registerSbomCommands(app: CliApp): void {
         const target = await parseTarget(input);
         const { config } = await ctx.config();
         const format = ctx.formatOf(FORMATS, config.sbom.format);
-        const { buildSbom, isDeterministic } = await import("./build.ts");
+        const { buildSbom, isDeterministic, sbomOptionsFrom } = await import("./build.ts");
         const buildOptions = {
-          exclude: [...config.sbom.exclude, ...(options.exclude ?? [])],
-          platform: options.platform ?? config.image.platform,
-          insecureRegistries: [...config.image.insecure_registries, ...(options.insecureRegistry ?? [])],
+          ...sbomOptionsFrom(config, { exclude: options.exclude, platform: options.platform, insecureRegistries: options.insecureRegistry }),
           deterministic: options.deterministic === true,
           progress: (m: string) => ctx.progress(m),
         };

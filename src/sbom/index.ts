@@ -1,4 +1,4 @@
-export { buildSbom, languageCatalogers, sbomTimestamp, isDeterministic, assembleComponents, type BuildSbomOptions } from "./build.ts";
+export { buildSbom, sbomOptionsFrom, languageCatalogers, sbomTimestamp, isDeterministic, assembleComponents, type BuildSbomOptions, type SbomCommandLine } from "./build.ts";
 export { serializeCycloneDx, CYCLONEDX_SPEC_VERSIONS, type CycloneDxOptions, type CycloneDxSpecVersion } from "./cyclonedx.ts";
 export { serializeSpdx, type SpdxOptions } from "./spdx.ts";
 export { readSbomDocument, readSbomFile } from "./read.ts";
