@@ -4,6 +4,3 @@ import { readFileSync } from "node:fs";
 export const TOLLGATE_VERSION: string = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
-
-/** The Node.js versions tollgate supports, as in package.json `engines.node`. */
-export const SUPPORTED_NODE = "^22.22.2 || >=24.15.0";

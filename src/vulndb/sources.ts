@@ -7,7 +7,6 @@
 import { lstat, open, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { InputError, LimitExceededError } from "../errors.ts";
-import { forEachZipEntry } from "./zip.ts";
 
 export interface SourceLimits {
   /** Largest single record, bytes (default 16 MiB; the largest OSV records are a few MiB). */
@@ -43,21 +42,6 @@ export async function sourceKind(path: string): Promise<"zip" | "dir" | "json" |
   return "json";
 }
 
-/** Reads every `*.json` entry of a zip (OSV's all.zip layout: one record per entry). */
-export async function readZipRecords(path: string, sink: RecordSink, limits: SourceLimits = DEFAULT_SOURCE_LIMITS): Promise<number> {
-  await Promise.resolve();
-  let count = 0;
-  forEachZipEntry(
-    path,
-    (e) => !e.name.endsWith("/") && e.name.toLowerCase().endsWith(".json"),
-    (name, data) => {
-      if (++count > limits.maxRecords) throw new LimitExceededError(`${path}: more than ${limits.maxRecords} records`);
-      sink(`${path}:${name}`, data.toString("utf8"));
-    },
-    { maxEntries: limits.maxRecords, maxEntryBytes: limits.maxRecordBytes, maxTotalBytes: limits.maxTotalBytes },
-  );
-  return count;
-}
 
 /** Reads every `*.json` file under a directory (recursively; symbolic links are not followed). */
 export async function readDirectoryRecords(root: string, sink: RecordSink, limits: SourceLimits = DEFAULT_SOURCE_LIMITS): Promise<number> {

@@ -145,21 +145,6 @@ export function jsonKeyLines(text: string, maxDepth = MAX_NESTING): Map<string, 
   return lines;
 }
 
-/** Line numbers of a text's lines: `lineAt(offset)` by binary search over newline offsets. */
-export function lineLocator(text: string): (offset: number) => number {
-  const starts: number[] = [0];
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
-}
 
 /** A package URL string, or undefined when the parts do not make a valid one. */
 export function purlOf(
@@ -233,18 +218,6 @@ export function hashesOfFileEntries(files: unknown): Hash[] {
   return hashes;
 }
 
-export function uniqueHashes(hashes: readonly Hash[]): Hash[] {
-  const seen = new Set<string>();
-  const out: Hash[] = [];
-  for (const h of hashes) {
-    const k = `${h.alg}:${h.content}`;
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(h);
-    }
-  }
-  return out;
-}
 
 export interface NewComponent {
   name: string;
