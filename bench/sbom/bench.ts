@@ -161,11 +161,14 @@ function main(): void {
     const libScript = `import { buildSbom, serializeCycloneDx } from ${JSON.stringify(join(ROOT, "dist", "sbom", "index.js"))}; const t = { kind: "dir", input: ${JSON.stringify(dir)}, path: ${JSON.stringify(dir)} }; serializeCycloneDx(await buildSbom(t));`;
     const lib = measure(process.execPath, ["--input-type=module", "-e", libScript], ROOT);
     const phases = inProcessPhases(dir);
+    // What the two libraries issue 3 requires cost on their own (bench/sbom/library-floor.ts).
+    const floor = input.npm ? measure(process.execPath, [join(ROOT, "bench", "sbom", "library-floor.ts"), lockPath], ROOT) : undefined;
     const components = tg.ok ? (JSON.parse(readFileSync(out, "utf8")) as { components: unknown[] }).components.length : 0;
     console.log(`tollgate sbom:                        ${fmt(tg)} (${components} components)`);
     console.log(`library (import dist/sbom, build, serialize): ${fmt(lib)}`);
     console.log(`  in-process, median of ${RUNS} fresh processes: ${phases}`);
     console.log(`${input.npm ? "node start + read + JSON.parse:" : "node start + read:             "}       ${fmt(baseline)}`);
+    if (floor) console.log(`floor: node + JSON.parse + packageurl-js purls + cyclonedx-library serialization, nothing else: ${fmt(floor)}`);
     let npmPeer: Measure | undefined;
     if (input.npm && peers.npm) {
       npmPeer = measure(process.execPath, [peers.npm, "--package-lock-only", "--ignore-npm-errors", "--output-format", "JSON", "--output-file", join(WORK, `${input.name}.cyclonedx-npm.json`)], dir, {}, PEER_RUNS, false);
@@ -182,6 +185,11 @@ function main(): void {
     console.log(`  cdxgen / tollgate:                  ${ratio(cdx, tg)}${input.npm ? "   (target ≥ 15×)" : ""}`);
     console.log(`  of which CLI start-up (--version):  ${startup.ok && tg.ok && startup.cpu !== undefined && tg.cpu !== undefined ? `${((startup.cpu / tg.cpu) * 100).toFixed(0)}% of the CPU time` : "n/a"}`);
     console.log(`  library run / (node + read${input.npm ? " + parse" : ""}):   ${ratio(lib, baseline)}`);
+    if (floor) {
+      const over = floor.ok && baseline.ok && floor.seconds > 3 * baseline.seconds;
+      console.log(`  floor / (node + JSON.parse):        ${ratio(floor, baseline)}${over ? "   (above 3×: the required libraries alone exceed the target)" : ""}`);
+      console.log(`  tollgate / floor:                   ${ratio(tg, floor)}`);
+    }
     if (tg.maxRssMb !== undefined) console.log(`  tollgate peak memory:               ${tg.maxRssMb.toFixed(0)} MB   (target < 200 MB)`);
   }
 }

@@ -2,7 +2,7 @@ import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { InputError, UsageError } from "../errors.ts";
 import type { VulnDbStatus } from "./index.ts";
-import { compareVersions, versionComparator, VERSION_ECOSYSTEMS } from "./version/index.ts";
+import { VERSION_ECOSYSTEMS } from "./version/ecosystems.ts";
 
 /** The database path for a command: --db, then $TOLLGATE_DB, then tollgate.yaml's db.path, then the XDG cache dir. */
 export async function dbPathFor(option: unknown, ctx: CommandContext): Promise<string> {
@@ -34,28 +34,6 @@ export function statusTable(s: VulnDbStatus): string {
     for (const e of s.ecosystems) lines.push(`  ${e.ecosystem.padEnd(w)}  ${e.records}`);
   }
   return lines.join("\n") + "\n";
-}
-
-const OPS: Record<string, number> = { "<": -1, "=": 0, ">": 1 };
-const OP_OF: Record<number, string> = { [-1]: "<", 0: "=", 1: ">" };
-
-/** `A op B` lines checked against the ecosystem's order: the lines that disagree, as `A op B (computed A op' B)`. */
-export function checkComparisonLines(ecosystem: string, text: string): { checked: number; disagreements: string[] } {
-  const cmp = versionComparator(ecosystem);
-  if (!cmp) throw new UsageError(`--ecosystem ${ecosystem}: no version order (known: ${VERSION_ECOSYSTEMS.join(", ")})`);
-  const disagreements: string[] = [];
-  let checked = 0;
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (line.trim() === "" || line.startsWith("# ") || line.startsWith("// ")) return;
-    const parts = line.trim().split(/\s+/);
-    if (parts.length !== 3 || OPS[parts[1]!] === undefined) throw new InputError(`expected \`A op B\` with op one of <, =, >, got ${JSON.stringify(line)}`, { file: "<stdin>", line: i + 1 });
-    checked++;
-    const [a, op, b] = parts as [string, string, string];
-    const got = cmp(a, b);
-    if (got !== OPS[op]) disagreements.push(`${a} ${op} ${b} (computed ${a} ${OP_OF[got]} ${b})`);
-  });
-  return { checked, disagreements };
 }
 
 async function readStdin(): Promise<string> {
@@ -177,6 +155,7 @@ export function registerVulnDbCommands(app: CliApp): void {
         const ecosystem = options.ecosystem as string;
         if (options.stdin) {
           if (a !== undefined) throw new UsageError("--stdin reads the versions from standard input: give no A B arguments");
+          const { checkComparisonLines } = await import("./version/check-lines.ts");
           const { disagreements } = checkComparisonLines(ecosystem, await readStdin());
           if (disagreements.length > 0) {
             await ctx.writeOutput(disagreements.join("\n") + "\n");
@@ -185,6 +164,7 @@ export function registerVulnDbCommands(app: CliApp): void {
           return;
         }
         if (a === undefined || b === undefined) throw new UsageError("version compare needs two versions A B (or --stdin)");
+        const { compareVersions } = await import("./version/index.ts");
         await ctx.writeOutput(`${compareVersions(ecosystem, a, b)}\n`);
       }),
     );

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { compareVersions } from "../../src/vulndb/version/index.ts";
-import { checkComparisonLines } from "../../src/vulndb/cli.ts";
+import { checkComparisonLines } from "../../src/vulndb/version/check-lines.ts";
 import { runCli, SHARED_TESTDATA, sharedTestdataMissing } from "../helpers.ts";
 
 const DIR = join(SHARED_TESTDATA, "version-compare");

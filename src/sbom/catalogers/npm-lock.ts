@@ -22,7 +22,6 @@ import {
   npmPurl,
   parseJsonText,
   str,
-  stringRecord,
 } from "./common.ts";
 
 const NAME = "npm-lock";
@@ -40,11 +39,14 @@ interface LockEntry {
   devOptional?: boolean;
   peer?: boolean;
   license?: unknown;
-  /** name → range (or alias/url spec), by kind. */
-  deps: Record<string, string>;
-  optionalDeps: Record<string, string>;
-  peerDeps: Record<string, string>;
-  devDeps: Record<string, string>;
+  /**
+   * name → range (or alias/url spec), by kind, as the lockfile has them (not copied: only the names
+   * are used, read by dependencyNames, which skips anything that is not a string).
+   */
+  deps: unknown;
+  optionalDeps: unknown;
+  peerDeps: unknown;
+  devDeps: unknown;
   line?: number | undefined;
 }
 
@@ -99,10 +101,10 @@ function entriesFromV2(packages: Record<string, unknown>, lines: Map<string, num
       resolved: str(raw.resolved),
       integrity: str(raw.integrity),
       license: raw.license,
-      deps: stringRecord(raw.dependencies),
-      optionalDeps: stringRecord(raw.optionalDependencies),
-      peerDeps: stringRecord(raw.peerDependencies),
-      devDeps: stringRecord(raw.devDependencies),
+      deps: raw.dependencies,
+      optionalDeps: raw.optionalDependencies,
+      peerDeps: raw.peerDependencies,
+      devDeps: raw.devDependencies,
       line: lines.get(`packages\u0000${path}`),
       // Every flag set, so that all entries share one shape (the loops below stay monomorphic).
       link: raw.link === true,
@@ -151,10 +153,10 @@ function entriesFromV1(lock: Record<string, unknown>, lines: Map<string, number>
         version,
         resolved,
         integrity: str(raw.integrity),
-        deps: stringRecord(raw.requires),
-        optionalDeps: {},
-        peerDeps: {},
-        devDeps: {},
+        deps: raw.requires,
+        optionalDeps: undefined,
+        peerDeps: undefined,
+        devDeps: undefined,
         line: lines.get(`${keyPath}\u0000${name}`),
       };
       if (raw.dev === true) e.dev = true;
@@ -261,9 +263,11 @@ export function parseNpmLock(text: string, file: string): CatalogResult {
 
   const rootDeps = new Set<string>();
   const addEdges = (e: LockEntry, fromRef: string, isRoot: boolean): void => {
-    const kinds = [e.deps, e.optionalDeps, e.peerDeps, ...(isRoot || workspaceFolders.has(e.path) ? [e.devDeps] : [])];
+    const kinds = [e.deps, e.optionalDeps, e.peerDeps, isRoot || workspaceFolders.has(e.path) ? e.devDeps : undefined];
     for (const deps of kinds) {
-      for (const depName of Object.keys(deps)) {
+      if (!isObject(deps)) continue;
+      for (const depName in deps) {
+        if (typeof deps[depName] !== "string") continue;
         const target = resolveDep(entries, e.path, depName);
         if (!target) continue;
         const to = refOf.get(target.path);

@@ -11,12 +11,13 @@ import { comparePackagist } from "./packagist.ts";
 import { comparePypi } from "./pypi.ts";
 import { compareRpm } from "./rpm.ts";
 import { compareRubygems } from "./rubygems.ts";
+import { VERSION_ECOSYSTEMS, type VersionEcosystem } from "./ecosystems.ts";
 import { compareCran, compareHackage, compareNpm, compareNuget, comparePub, compareSemver } from "./semver.ts";
 
 export type { Sign } from "./numeric.ts";
 export type VersionComparator = (a: string, b: string) => Sign;
 
-const COMPARATORS: Record<string, VersionComparator> = {
+const COMPARATORS: Record<VersionEcosystem, VersionComparator> = {
   npm: compareNpm,
   "crates.io": compareSemver,
   Go: compareSemver,
@@ -52,13 +53,13 @@ const COMPARATORS: Record<string, VersionComparator> = {
   "Azure Linux": compareRpm,
 };
 
-/** The ecosystems with a version order, by OSV name. */
-export const VERSION_ECOSYSTEMS: readonly string[] = Object.keys(COMPARATORS);
+export { VERSION_ECOSYSTEMS, type VersionEcosystem } from "./ecosystems.ts";
 
 /** The version order of an OSV ecosystem (`Debian:12` uses Debian's); undefined when tollgate has none. */
 export function versionComparator(ecosystem: string): VersionComparator | undefined {
   const colon = ecosystem.indexOf(":");
-  return COMPARATORS[colon < 0 ? ecosystem : ecosystem.slice(0, colon)];
+  const name = colon < 0 ? ecosystem : ecosystem.slice(0, colon);
+  return Object.hasOwn(COMPARATORS, name) ? COMPARATORS[name as VersionEcosystem] : undefined;
 }
 
 /** -1, 0 or 1 as `a` sorts before, equal to or after `b` in `ecosystem`'s version order. */
