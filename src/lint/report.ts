@@ -27,6 +27,15 @@ function sarifLevel(s: LintFinding["severity"]): "error" | "warning" | "note" {
   return s === "info" ? "note" : s;
 }
 
+/**
+ * GitHub code scanning ranks a `security`-tagged rule by its `security-severity` (0.1–3.9 low, 4.0–6.9
+ * medium, 7.0–8.9 high, 9.0+ critical). A lint rule's severity maps to the scores trivy's SARIF uses
+ * for misconfigurations of the same rank: error → high (8.0), warning → medium (5.5), info → low (2.0).
+ */
+export function lintSecuritySeverity(s: LintFinding["severity"]): string {
+  return s === "error" ? "8.0" : s === "warning" ? "5.5" : "2.0";
+}
+
 /** A path as a SARIF artifact URI: relative to `base` when inside it, with forward slashes. */
 function artifactUri(file: string, base: string): string {
   let p = file;
@@ -47,7 +56,7 @@ export function lintSarifRule(r: Pick<LintRule, "id" | "severity" | "message" | 
     fullDescription: { text: `${r.message}. Fix: ${r.fix}` },
     help: { text: `${r.fix}${r.refs.length > 0 ? ` (equivalent checks: ${r.refs.join(", ")})` : ""}` },
     defaultConfiguration: { level: sarifLevel(r.severity) },
-    properties: { tags: ["security", r.id.startsWith("TG-IMG") ? "container-image" : "dockerfile", ...r.refs] },
+    properties: { tags: ["security", r.id.startsWith("TG-IMG") ? "container-image" : "dockerfile", ...r.refs], "security-severity": lintSecuritySeverity(r.severity) },
   };
 }
 

@@ -95,6 +95,12 @@ test("SARIF output validates against the SARIF 2.1.0 schema", { skip: sharedTest
     assert.equal(res?.level, "error");
     assert.equal(res?.locations[0]?.physicalLocation.artifactLocation.uri, "Dockerfile");
     assert.equal(res?.locations[0]?.physicalLocation.region.startLine, 1);
+    // GitHub ranks security rules by security-severity: each rule's score follows its level.
+    const rules = (log.runs[0] as unknown as { tool: { driver: { rules: { id: string; defaultConfiguration: { level: string }; properties: Record<string, unknown> }[] } } }).tool.driver.rules;
+    const scoreOf: Record<string, string> = { error: "8.0", warning: "5.5", note: "2.0" };
+    assert.ok(rules.length > 1);
+    for (const rule of rules) assert.equal(rule.properties["security-severity"], scoreOf[rule.defaultConfiguration.level], rule.id);
+    assert.equal(rules.find((x) => x.id === "TG-DF-001")?.properties["security-severity"], "8.0");
     // An empty result set is valid too, and so is an absolute path outside the base.
     assert.ok(validate(JSON.parse(lintReportSarif([]))));
     assert.ok(validate(JSON.parse(lintReportSarif(lintDockerfileText(BAD, "/elsewhere/My Dockerfile"), dir))));
