@@ -75,8 +75,17 @@ describe("JavaScript lockfiles other than npm", () => {
     const sbom = await sbomOf("pnpm-v9");
     const refs = byRef(sbom);
     const app = refs.get("pnpm-importer:packages/app");
-    assert.deepEqual(app?.dependencies, ["pkg:npm/react@18.2.0", "pkg:npm/string-width@4.2.3", "pnpm-importer:packages/ui"]);
+    assert.deepEqual(app?.dependencies, ["npm:local-b@file:vendor/local-b", "pkg:npm/local-a@1.0.1", "pkg:npm/react@18.2.0", "pkg:npm/string-width@4.2.3", "pnpm-importer:packages/ui"]);
     assert.equal(refs.get("pkg:npm/typescript@5.4.5")?.scope, "dev");
+    // file: folders: the version comes from the folder's package.json (vendor/local-a has one), never
+    // from the "file:…" key; without a package.json (local-b) there is no version and no versioned purl.
+    const localA = refs.get("pkg:npm/local-a@1.0.1");
+    assert.equal(localA?.properties?.["tollgate:pnpm:directory"], "vendor/local-a");
+    assert.deepEqual(localA?.dependencies, ["pkg:npm/react@18.2.0"]);
+    const localB = refs.get("npm:local-b@file:vendor/local-b");
+    assert.equal(localB?.version, undefined);
+    assert.equal(localB?.purl, "pkg:npm/local-b");
+    assert.ok(!sbom.components.some((c) => c.purl?.includes("@file:")), "no purl carries a file: path as its version");
     // packages/ui has a package.json in the fixture; packages/app does not.
     assert.equal(refs.get("pnpm-importer:packages/ui")?.purl, "pkg:npm/%40demo/ui@0.2.0");
     assert.equal(refs.get("pnpm-importer:packages/app")?.name, "packages/app");

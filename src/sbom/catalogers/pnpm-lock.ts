@@ -88,21 +88,32 @@ export async function parsePnpmLock(text: string, file: string, manifest?: Recor
     const info = isObject(raw) ? raw : {};
     const resolution = isObject(info.resolution) ? info.resolution : {};
     const realName = str(info.name) ?? name;
-    const realVersion = str(info.version) ?? version;
+    let realVersion = str(info.version) ?? version;
     let qualifiers: Record<string, string> | undefined;
     if (typeof resolution.tarball === "string" && !/registry\.npmjs\.org/.test(resolution.tarball)) qualifiers = { download_url: resolution.tarball };
     if (typeof resolution.repo === "string") qualifiers = { vcs_url: `${resolution.repo}${typeof resolution.commit === "string" ? `#${resolution.commit}` : ""}` };
+    // A local folder (`file:dir`, resolution `{ directory }`): the key's "version" is the folder, not
+    // a release. Its package.json, when the folder is in the tree, gives the version; else it has none
+    // (and is never matched as if `file:…` were an npm version).
+    const directory = typeof resolution.directory === "string" ? resolution.directory : undefined;
+    const properties: Record<string, string> = {};
+    if (directory !== undefined) {
+      realVersion = str(info.version) ?? (importerManifest ? str((await importerManifest(directory))?.version) : undefined);
+      properties["tollgate:pnpm:directory"] = directory;
+    }
     const line = lines.get(k);
+    const purl = npmPurl(realName, realVersion, qualifiers);
     const c = set.add(
       makeComponent({
         name: realName,
         version: realVersion,
-        purl: npmPurl(realName, realVersion, qualifiers),
+        purl,
         ecosystem: "npm",
         hashes: hashesFromIntegrity(str(resolution.integrity)),
         location: line !== undefined ? { path: file, line } : { path: file },
         foundBy: NAME,
-        ref: npmPurl(realName, realVersion, qualifiers) ?? `npm:${k}`,
+        properties,
+        ref: directory !== undefined && realVersion === undefined ? `npm:${k}` : (purl ?? `npm:${k}`),
       }),
     );
     if (info.dev === true) devOnly.add(c.ref);
