@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PackageURL } from "packageurl-js";
@@ -9,7 +10,7 @@ import { dpkgCataloger, dpkgInstalledKeys } from "./catalogers/dpkg.ts";
 import { dpkgCopyrightCataloger } from "./catalogers/dpkg-copyright.ts";
 import { goBinaryCataloger } from "./catalogers/go-binary.ts";
 import { javaArchiveCataloger } from "./catalogers/java-archive.ts";
-import { rpmCataloger } from "./catalogers/rpm.ts";
+import { RPM_SQLITE_DBS, rpmCataloger, rpmInstalledKeys } from "./catalogers/rpm.ts";
 import { OsContext } from "./catalogers/os-context.ts";
 import { osReleaseCataloger } from "./catalogers/os-release.ts";
 import { ImageFs } from "./image-fs.ts";
@@ -109,7 +110,7 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
   const image = await resolveImage(target, options);
   const metadata = imageComponent(image);
   const ctx = new OsContext();
-  let scratch: Promise<string> | undefined;
+  let scratchPath: string | undefined;
   const fs = new ImageFs(image, limits, () => {
     ctx.finalize();
     if (ctx.distro) {
@@ -123,8 +124,17 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
   });
   if (options.progress) fs.progress = options.progress;
   ctx.layerIds = image.layers.map((l) => l.id);
-  fs.historyPaths = new Set([DPKG_STATUS, APK_INSTALLED]);
+  fs.historyPaths = new Set([DPKG_STATUS, APK_INSTALLED, ...RPM_SQLITE_DBS]);
   fs.onHistory = (path, layer, contents) => {
+    if (RPM_SQLITE_DBS.has(path)) {
+      // An older copy that is not a readable SQLite rpmdb only loses its layer's attribution.
+      try {
+        ctx.addHistory(path, layer, rpmInstalledKeys(contents, scratchDirSync()));
+      } catch {
+        /* the packages stay attributed to the database's own layer */
+      }
+      return;
+    }
     const text = contents.toString("utf8");
     ctx.addHistory(path, layer, path === DPKG_STATUS ? dpkgInstalledKeys(text) : apkInstalledKeys(text));
   };
@@ -133,13 +143,16 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
     metadata,
     catalogers: imageCatalogers(ctx, scratchDir),
     async close() {
-      if (scratch) await rm(await scratch, { recursive: true, force: true });
+      if (scratchPath) await rm(scratchPath, { recursive: true, force: true });
     },
   };
-  // Scratch space (for the rpm SQLite database) is made on demand and removed by close().
+  // Scratch space (for rpm's SQLite databases) is made on demand and removed by close().
+  function scratchDirSync(): string {
+    scratchPath ??= mkdtempSync(join(tmpdir(), "tollgate-image-"));
+    return scratchPath;
+  }
   function scratchDir(): Promise<string> {
-    scratch ??= mkdtemp(join(tmpdir(), "tollgate-image-"));
-    return scratch;
+    return Promise.resolve(scratchDirSync());
   }
 }
 

@@ -101,6 +101,28 @@ describe("image catalogers", () => {
       assert.equal(alpha?.sourceName, "tg-alpha");
       assert.equal(alpha?.ecosystem, "Red Hat");
       assert.ok(r.problems.some((p) => p.file === "usr/lib/sysimage/rpm/Packages" && /BerkeleyDB format found and not read/.test(p.message)));
+
+      // Two layers: the first installs tg-alpha, the second rewrites the database adding tg-beta. Each
+      // package keeps the layer that introduced it (read from the older database copy), as dpkg's and apk's do.
+      const dbOne = join(dir, "rpmdb-one");
+      await mkdir(dbOne);
+      const alphaRpm = rpms.find((f) => f.includes("tg-alpha")) as string;
+      await run("rpm", ["--define", "_db_backend sqlite", "--dbpath", dbOne, "--initdb"]);
+      await run("rpm", ["--define", "_db_backend sqlite", "--dbpath", dbOne, "-i", "--justdb", "--nodeps", "--noscripts", alphaRpm]);
+      const layout = join(dir, "two-layers");
+      const img = await layoutOf(layout, [
+        { tar: await tarOf([{ name: "etc/os-release", content: 'ID="rhel"\nVERSION_ID="9.4"\n' }, { name: "var/lib/rpm/rpmdb.sqlite", content: await readFile(join(dbOne, "rpmdb.sqlite")) }]), compression: "gzip" },
+        { tar: await tarOf([{ name: "var/lib/rpm/rpmdb.sqlite", content: await readFile(join(dbpath, "rpmdb.sqlite")) }]), compression: "gzip" },
+      ]);
+      const source = await openImageSource({ kind: "oci-dir", input: layout, path: layout });
+      try {
+        const r2 = await collect(source.fs, source.catalogers);
+        const layerOf = (name: string) => r2.components.find((c) => c.name === name)?.locations[0]?.layer;
+        assert.equal(layerOf("tg-alpha"), img.layerDigests[0]);
+        assert.equal(layerOf("tg-beta"), img.layerDigests[1]);
+      } finally {
+        await source.close();
+      }
     } finally {
       await cleanup();
     }

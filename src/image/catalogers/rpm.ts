@@ -1,11 +1,14 @@
-import { writeFile } from "node:fs/promises";
+import { rmSync, writeFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import type { Component } from "../../model/index.ts";
 import type { OsContext } from "./os-context.ts";
 
-const SQLITE_DBS = new Set(["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"]);
+/** Where rpm keeps its SQLite database (rpm ≥ 4.16: Fedora, RHEL 9, openSUSE). */
+export const RPM_SQLITE_DBS: ReadonlySet<string> = new Set(["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite"]);
+const SQLITE_DBS = RPM_SQLITE_DBS;
 const BDB = new Set(["var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"]);
 const NDB = new Set(["var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"]);
 
@@ -50,6 +53,45 @@ export function parseRpmHeader(blob: Uint8Array): Map<number, string | string[] 
   return out;
 }
 
+/** `[epoch:]version[-release]`, as `rpm -q --qf '%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}'` prints it. */
+function rpmFullVersion(h: Map<number, string | string[] | number>): string | undefined {
+  const version = h.get(TAG.version);
+  if (typeof version !== "string") return undefined;
+  const epoch = h.get(TAG.epoch);
+  const release = h.get(TAG.release);
+  return `${typeof epoch === "number" && epoch > 0 ? `${epoch}:` : ""}${version}${typeof release === "string" && release ? `-${release}` : ""}`;
+}
+
+/** The header of every package in a SQLite rpmdb file (gpg-pubkey entries included). */
+function rpmdbHeaders(file: string): Map<number, string | string[] | number>[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return (db.prepare("SELECT blob FROM Packages").all() as { blob: Uint8Array }[]).map((row) => parseRpmHeader(row.blob));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The name@version of every package in a SQLite rpmdb (for layer attribution: an older layer's copy of
+ * the database). SQLite reads files, so the bytes go to a private file in `scratch` and are removed.
+ */
+export function rpmInstalledKeys(contents: Buffer, scratch: string): Set<string> {
+  const file = join(scratch, `rpmdb-history-${Date.now()}-${Math.random().toString(16).slice(2)}.sqlite`);
+  writeFileSync(file, contents, { mode: 0o600 });
+  const keys = new Set<string>();
+  try {
+    for (const h of rpmdbHeaders(file)) {
+      const name = h.get(TAG.name);
+      const full = rpmFullVersion(h);
+      if (typeof name === "string" && full !== undefined && name !== "gpg-pubkey") keys.add(`${name}@${full}`);
+    }
+  } finally {
+    rmSync(file, { force: true });
+  }
+  return keys;
+}
+
 /** rpm's database: the SQLite rpmdb (rpm ≥ 4.16). BerkeleyDB and NDB databases are reported as not read. */
 export function rpmCataloger(ctx: OsContext, scratchDir: () => Promise<string>): Cataloger {
   return {
@@ -66,53 +108,50 @@ export function rpmCataloger(ctx: OsContext, scratchDir: () => Promise<string>):
       }
       const file = join(await scratchDir(), `rpmdb-${Date.now()}-${Math.random().toString(16).slice(2)}.sqlite`);
       await writeFile(file, contents, { mode: 0o600 });
-      const db = new DatabaseSync(file, { readOnly: true });
       const components: Component[] = [];
+      let headers: Map<number, string | string[] | number>[];
       try {
-        const rows = db.prepare("SELECT hnum, blob FROM Packages").all() as { hnum: number; blob: Uint8Array }[];
-        for (const row of rows) {
-          const h = parseRpmHeader(row.blob);
-          const name = h.get(TAG.name);
-          const version = h.get(TAG.version);
-          const release = h.get(TAG.release);
-          if (typeof name !== "string" || typeof version !== "string" || name === "gpg-pubkey") continue;
-          const epoch = h.get(TAG.epoch);
-          const arch = h.get(TAG.arch);
-          const license = h.get(TAG.license);
-          const sourceRpm = h.get(TAG.sourcerpm);
-          const full = `${typeof epoch === "number" && epoch > 0 ? `${epoch}:` : ""}${version}${typeof release === "string" && release ? `-${release}` : ""}`;
-          const c: Component = {
-            ref: `rpm:${name}@${full}`,
-            name,
-            version: full,
-            type: "library",
-            hashes: [],
-            licenses: typeof license === "string" && license ? [license] : [],
-            locations: [{ path: `/${entry.path}`, ...(entry.layer ? { layer: entry.layer } : {}) }],
-            dependencies: [],
-            foundBy: "rpm",
-          };
-          if (typeof sourceRpm === "string" && sourceRpm) {
-            const m = /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(sourceRpm);
-            if (m) {
-              c.sourceName = m[1] as string;
-              c.sourceVersion = `${m[2]}-${m[3]}`;
-            }
-          }
-          components.push(c);
-          const requires = h.get(TAG.requirename);
-          const provides = h.get(TAG.providename);
-          ctx.add({
-            kind: "rpm",
-            component: c,
-            ...(typeof arch === "string" ? { arch } : {}),
-            ...(typeof epoch === "number" && epoch > 0 ? { epoch: String(epoch) } : {}),
-            depends: Array.isArray(requires) ? requires : [],
-            provides: Array.isArray(provides) ? provides : [],
-          });
-        }
+        headers = rpmdbHeaders(file);
       } finally {
-        db.close();
+        await rm(file, { force: true });
+      }
+      for (const h of headers) {
+        const name = h.get(TAG.name);
+        const full = rpmFullVersion(h);
+        if (typeof name !== "string" || full === undefined || name === "gpg-pubkey") continue;
+        const epoch = h.get(TAG.epoch);
+        const arch = h.get(TAG.arch);
+        const license = h.get(TAG.license);
+        const sourceRpm = h.get(TAG.sourcerpm);
+        const c: Component = {
+          ref: `rpm:${name}@${full}`,
+          name,
+          version: full,
+          type: "library",
+          hashes: [],
+          licenses: typeof license === "string" && license ? [license] : [],
+          locations: [{ path: `/${entry.path}`, ...(entry.layer ? { layer: entry.layer } : {}) }],
+          dependencies: [],
+          foundBy: "rpm",
+        };
+        if (typeof sourceRpm === "string" && sourceRpm) {
+          const m = /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(sourceRpm);
+          if (m) {
+            c.sourceName = m[1] as string;
+            c.sourceVersion = `${m[2]}-${m[3]}`;
+          }
+        }
+        components.push(c);
+        const requires = h.get(TAG.requirename);
+        const provides = h.get(TAG.providename);
+        ctx.add({
+          kind: "rpm",
+          component: c,
+          ...(typeof arch === "string" ? { arch } : {}),
+          ...(typeof epoch === "number" && epoch > 0 ? { epoch: String(epoch) } : {}),
+          depends: Array.isArray(requires) ? requires : [],
+          provides: Array.isArray(provides) ? provides : [],
+        });
       }
       return { components };
     },

@@ -88,7 +88,7 @@ export async function parsePnpmLock(text: string, file: string, manifest?: Recor
     const info = isObject(raw) ? raw : {};
     const resolution = isObject(info.resolution) ? info.resolution : {};
     const realName = str(info.name) ?? name;
-    let realVersion = str(info.version) ?? version;
+    let realVersion: string | undefined = str(info.version) ?? version;
     let qualifiers: Record<string, string> | undefined;
     if (typeof resolution.tarball === "string" && !/registry\.npmjs\.org/.test(resolution.tarball)) qualifiers = { download_url: resolution.tarball };
     if (typeof resolution.repo === "string") qualifiers = { vcs_url: `${resolution.repo}${typeof resolution.commit === "string" ? `#${resolution.commit}` : ""}` };
