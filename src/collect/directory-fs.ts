@@ -159,6 +159,41 @@ export class DirectoryFs implements VirtualFs {
     }
   }
 
+  /**
+   * Regular files and folders directly inside a folder, sorted; empty when it is absent, not a folder,
+   * or one the walk never enters (a skipped or excluded folder). Symlinks are not listed, and a path
+   * whose real location is outside the root is refused (UnsafeInputError).
+   */
+  async listDirectory(relDir: string): Promise<string[]> {
+    const parts = relDir.split("/").filter((p) => p !== "" && p !== ".");
+    if (parts.includes("..")) throw new UnsafeInputError(`${join(this.root, relDir)}: ".." is not allowed in a listed path`);
+    for (let i = 0; i < parts.length; i++) {
+      if (this.skipDirs.has(parts[i] as string) || this.excluded(parts.slice(0, i + 1).join("/"))) return [];
+    }
+    const rel = parts.join("/");
+    let real: string;
+    try {
+      real = await this.resolveInside(rel);
+    } catch (e) {
+      // Absent, or a path through a file or a symlink loop: nothing to list. Outside the root: refused.
+      if (e instanceof UnsafeInputError) throw e;
+      return [];
+    }
+    let dir;
+    try {
+      dir = await opendir(real);
+    } catch {
+      return [];
+    }
+    const names: string[] = [];
+    for await (const d of dir) {
+      const childRel = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory() ? this.skipDirs.has(d.name) || this.excluded(childRel) : !d.isFile() || this.excluded(childRel)) continue;
+      names.push(d.name);
+    }
+    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   async exists(rel: string): Promise<boolean> {
     try {
       const real = await this.resolveInside(rel);

@@ -24,6 +24,14 @@ export interface VirtualFs {
   readFile(path: string, maxBytes?: number): Promise<Buffer>;
   /** True when the path names a regular file. */
   exists(path: string): Promise<boolean>;
+  /**
+   * Names of the regular files and folders directly inside a folder (relative path, "" for the root),
+   * sorted; empty when the folder is absent. What the walk skips is left out here too; symlinks are
+   * never listed or followed out of the root. For catalogers that must find files by pattern (yarn
+   * classic's `workspaces` globs). Optional, so that filesystems written before it still type-check; a
+   * cataloger given a filesystem without it finds nothing by pattern.
+   */
+  listDirectory?(path: string): Promise<string[]>;
 }
 
 export interface ExtractInput {

@@ -90,6 +90,8 @@ export const configSchema = z
         exclude: z.array(z.string().min(1)).default([]),
         format: z.enum(["cyclonedx-json", "spdx-json"]).default("cyclonedx-json"),
         spec_version: z.enum(["1.5", "1.6", "1.7"]).default("1.6"),
+        /** Go: the module cache dependencies' go.mod files are read from (env TOLLGATE_GO_MOD_CACHE wins). */
+        go: z.object({ mod_cache: z.string().min(1).optional() }).strict().optional(),
       })
       .strict()
       .default({ exclude: [], format: "cyclonedx-json", spec_version: "1.6" }),

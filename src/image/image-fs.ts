@@ -86,6 +86,9 @@ export class ImageFs implements VirtualFs {
   private indexing: Promise<Map<string, IndexEntry>> | undefined;
   private current: { path: string; entry: LayerEntry; size: number; layer: number; contents?: Promise<Buffer> } | undefined;
   private readonly cache = new Map<string, Buffer>();
+  /** listDirectory's view: folder → sorted names, built from `childrenOf` (the index it came from). */
+  private children: Map<string, string[]> | undefined;
+  private childrenOf: Map<string, IndexEntry> | undefined;
   private cacheBytes = 0;
   /** Decompressed bytes of the last completed walk. */
   bytesRead = 0;
@@ -299,6 +302,33 @@ export class ImageFs implements VirtualFs {
     }
     if (found === undefined) throw new InputError(`/${member} vanished from the layer`, { file: where });
     return found;
+  }
+
+  /**
+   * Regular files (hard links too) and folders directly inside a folder of the final view, sorted;
+   * empty when absent. Symlinks in the path resolve inside the image; symlinks are not listed. Built
+   * once from the squashed index (folders a tar names only through their files count as folders).
+   */
+  async listDirectory(path: string): Promise<string[]> {
+    const index = await this.ensureIndex();
+    if (!this.children || this.childrenOf !== index) {
+      const children = new Map<string, Set<string>>();
+      const add = (p: string): void => {
+        const parent = parentOf(p);
+        let set = children.get(parent);
+        if (!set) children.set(parent, (set = new Set()));
+        set.add(baseOf(p));
+      };
+      for (const [p, e] of index) {
+        if (e.type !== "file" && e.type !== "link" && e.type !== "directory") continue;
+        add(p);
+        // Parents that have no entry of their own (tars may omit them), unless a symlink or file hides them.
+        for (const a of ancestors(p)) if (index.get(a)?.type === undefined) add(a);
+      }
+      this.children = new Map([...children].map(([k, v]) => [k, [...v].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))]));
+      this.childrenOf = index;
+    }
+    return [...(this.children.get(this.resolve(path, index)) ?? [])];
   }
 
   async exists(path: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { bunLockCataloger } from "./catalogers/bun-lock.ts";
 import { cargoLockCataloger } from "./catalogers/cargo-lock.ts";
 import { composerLockCataloger } from "./catalogers/composer-lock.ts";
 import { gemfileLockCataloger } from "./catalogers/gemfile-lock.ts";
-import { goModCataloger } from "./catalogers/go-mod.ts";
+import { createGoModCataloger } from "./catalogers/go-mod.ts";
 import { gradleLockfileCataloger } from "./catalogers/gradle-lockfile.ts";
 import { npmInstalledCataloger, pythonInstalledCataloger } from "./catalogers/installed.ts";
 import { mavenPomCataloger } from "./catalogers/maven-pom.ts";
@@ -39,8 +39,10 @@ export interface BuildSbomOptions {
   progress?: (message: string) => void;
   /** Largest file a cataloger is given (default: collect's DEFAULT_MAX_FILE_BYTES). */
   maxFileBytes?: number;
-  /** The environment SOURCE_DATE_EPOCH is read from (default: process.env). */
+  /** The environment SOURCE_DATE_EPOCH (and the Go module cache variables) are read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Go module cache for the module graph (config `sbom.go.mod_cache`; TOLLGATE_GO_MOD_CACHE wins), false for none. */
+  goModCache?: string | false;
 }
 
 /** What the command line adds to tollgate.yaml for an SBOM. */
@@ -61,6 +63,7 @@ export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image">, 
     platform: cli.platform ?? config.image.platform,
     insecureRegistries: [...config.image.insecure_registries, ...(cli.insecureRegistries ?? [])],
   };
+  if (config.sbom.go?.mod_cache !== undefined) options.goModCache = config.sbom.go.mod_cache;
   const l = config.image.limits;
   if (l) {
     const limits: Partial<ImageLimits> = {};
@@ -74,7 +77,7 @@ export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image">, 
 }
 
 /** The catalogers for language packages (lockfiles, installed metadata): shared by directories and images. */
-export function languageCatalogers(): Cataloger[] {
+export function languageCatalogers(options: Pick<BuildSbomOptions, "goModCache" | "env"> = {}): Cataloger[] {
   return [
     npmLockCataloger,
     yarnLockCataloger,
@@ -85,7 +88,7 @@ export function languageCatalogers(): Cataloger[] {
     pipfileLockCataloger,
     uvLockCataloger,
     pdmLockCataloger,
-    goModCataloger,
+    createGoModCataloger(options),
     cargoLockCataloger,
     mavenPomCataloger,
     gradleLockfileCataloger,
@@ -163,7 +166,7 @@ function collectOptions(options: BuildSbomOptions): CollectOptions {
 /** Collects a directory or one file with the language catalogers. */
 async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, options: BuildSbomOptions): Promise<CollectResult> {
   if (target.kind === "dir") {
-    return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), languageCatalogers(), collectOptions(options));
+    return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), languageCatalogers(options), collectOptions(options));
   }
   // One file: a DirectoryFs over its folder, offering only that file (companions stay readable).
   const dir = dirname(target.path);
@@ -185,8 +188,9 @@ async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, op
       return fs.readFile(p, max);
     },
     exists: (p: string) => fs.exists(p),
+    listDirectory: (p: string) => fs.listDirectory(p),
   };
-  const result = await collect(single, languageCatalogers(), collectOptions(options));
+  const result = await collect(single, languageCatalogers(options), collectOptions(options));
   if (result.stats.filesExtracted === 0) {
     result.problems.push({ source: "sbom", file: name, message: "no cataloger reads this kind of file" });
   }
@@ -222,7 +226,8 @@ export async function buildSbom(target: Target, options: BuildSbomOptions = {}):
       const { openImageSource } = await import("../image/index.ts");
       const source = await openImageSource(target, options.imageLimits ? { ...options, limits: options.imageLimits } : options);
       try {
-        const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers()]);
+        // The host's Go module cache says nothing about an image's modules.
+        const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers({ goModCache: false })]);
         return { metadata: { timestamp, tool, target, component: source.metadata }, components: result.components, problems: result.problems };
       } finally {
         await source.close();

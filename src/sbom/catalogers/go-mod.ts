@@ -2,10 +2,25 @@
  * Go modules: `go.mod` (https://go.dev/ref/mod#go-mod-file) with `require` (direct, or `// indirect`),
  * `replace` (a module replaced by another module version, or by a local directory) and `exclude`;
  * `go.sum` beside it adds each module's `h1:` checksum as a property (it hashes the module tree, not a
- * file, so it is not a component hash). go.mod records requirements, not who requires whom: the
- * graph is the main module depending on every required module.
+ * file, so it is not a component hash).
+ *
+ * The graph. go.mod records requirements, not who requires whom; for go >= 1.17 its require list
+ * holds every module of the build at the version minimal version selection picked. Who requires whom
+ * is in each dependency's own go.mod, which the Go toolchain keeps in the module cache
+ * (https://go.dev/ref/mod#module-cache) as `cache/download/<escaped path>/@v/<escaped version>.mod`.
+ * When a module cache is there, each required module version's `.mod` is read (never `go` itself)
+ * and gives edges M@v -> R at the version the main go.mod selects (what `go mod graph` prints, with
+ * its targets moved to the selected versions); the main module then depends on its direct requires,
+ * plus any require no edge reaches (its parent's `.mod` is missing), so that nothing hangs loose.
+ * A directory replacement's go.mod is read from the scanned tree when the directory is inside it.
+ * With no cache, the main module depends on every require, as go.mod alone says. The root's
+ * `tollgate:go:graph` property says which: `module-cache`, `module-cache-partial` (some `.mod`
+ * missing), `requires-only`.
  */
-import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
+import { open, realpath, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { delimiter, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import type { Cataloger, CatalogResult, ExtractInput, VirtualFs } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
 import { ComponentSet, decodeUtf8, makeComponent, purlOf } from "./common.ts";
@@ -70,7 +85,21 @@ function goSum(text: string): Map<string, string> {
   return out;
 }
 
+/** One require of the main go.mod, as the graph needs it. */
+interface GoRequire {
+  /** The module path the require names (before replacement): what other go.mod files require. */
+  path: string;
+  ref: string;
+  direct: boolean;
+  /** Where its own go.mod is: a module version in the cache, or a directory replacement. */
+  mod: { path: string; version: string } | { dir: string };
+}
+
 export function parseGoMod(text: string, file: string, sumText?: string): CatalogResult {
+  return parseGoModRequires(text, file, sumText).result;
+}
+
+function parseGoModRequires(text: string, file: string, sumText?: string): { result: CatalogResult; requires: GoRequire[] } {
   const ds = directives(text, file);
   const module = ds.find((d) => d.verb === "module")?.args[0];
   const replaces = new Map<string, { path: string; version?: string; line: number }>();
@@ -88,6 +117,7 @@ export function parseGoMod(text: string, file: string, sumText?: string): Catalo
   const sums = sumText ? goSum(sumText) : new Map<string, string>();
   const set = new ComponentSet();
   const direct: string[] = [];
+  const requires: GoRequire[] = [];
   for (const d of ds) {
     if (d.verb !== "require") continue;
     const [path, version] = d.args;
@@ -127,6 +157,7 @@ export function parseGoMod(text: string, file: string, sumText?: string): Catalo
     );
     if (modVersion === undefined) c.type = "library";
     direct.push(c.ref);
+    requires.push({ path, ref: c.ref, direct: !indirect, mod: modVersion === undefined ? { dir: rep?.path ?? "" } : { path: modPath, version: modVersion } });
   }
   const goVersion = ds.find((d) => d.verb === "go")?.args[0];
   const root: Component = makeComponent({
@@ -140,15 +171,205 @@ export function parseGoMod(text: string, file: string, sumText?: string): Catalo
     ref: module ? undefined : `go-root:${file}`,
   });
   root.dependencies = [...new Set(direct)].sort();
-  return { components: set.list(), root };
+  return { result: { components: set.list(), root }, requires };
 }
 
-export const goModCataloger: Cataloger = {
-  name: NAME,
-  fileRequired: (entry) => entry.path === "go.mod" || entry.path.endsWith("/go.mod"),
-  async extract({ entry, contents, fs }: ExtractInput): Promise<CatalogResult> {
-    const sumPath = `${entry.path.slice(0, -"go.mod".length)}go.sum`;
-    const sum = (await fs.exists(sumPath)) ? decodeUtf8(await fs.readFile(sumPath, 64 * 1024 * 1024), sumPath) : undefined;
-    return parseGoMod(decodeUtf8(contents, entry.path), entry.path, sum);
-  },
-};
+/** The largest `.mod` / go.mod of a dependency that is read (real ones are a few KiB). */
+export const MAX_GO_MOD_BYTES = 1024 * 1024;
+
+/**
+ * The Go module cache tollgate reads dependencies' go.mod files from: $TOLLGATE_GO_MOD_CACHE, else
+ * `configured` (tollgate.yaml `sbom.go.mod_cache`), else what the go command uses: $GOMODCACHE, else
+ * the first $GOPATH entry's pkg/mod, else ~/go/pkg/mod (https://go.dev/ref/mod#module-cache).
+ */
+export function goModCacheDir(env: NodeJS.ProcessEnv = process.env, configured?: string): string {
+  const home = env.HOME || homedir();
+  // `~/x` as in tollgate.yaml (vulndb's expandHome does the same for db.path; not imported, it is heavy).
+  const expand = (p: string) => resolve(p === "~" || p.startsWith("~/") ? join(home, p.slice(1)) : p);
+  if (env.TOLLGATE_GO_MOD_CACHE) return expand(env.TOLLGATE_GO_MOD_CACHE);
+  if (configured) return expand(configured);
+  if (env.GOMODCACHE) return resolve(env.GOMODCACHE);
+  const gopath = env.GOPATH?.split(delimiter).find((p) => p !== "");
+  if (gopath) return join(resolve(gopath), "pkg", "mod");
+  return join(home, "go", "pkg", "mod");
+}
+
+/** Module path and version escaping of the module cache and GOPROXY protocol: "A" becomes "!a". */
+function escapeModule(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `!${c.toLowerCase()}`);
+}
+
+/** A module path element: no empty, ".", "..", leading dot or trailing dot (module.CheckPath, simplified). */
+const PATH_ELEMENT = /^[A-Za-z0-9_~+-][A-Za-z0-9._~+-]*$/;
+/** A version as the cache stores it: one file name, no separators. */
+const VERSION = /^v[A-Za-z0-9._+-]+$/;
+
+function safeModulePath(path: string): boolean {
+  return path.length <= 1024 && path.split("/").every((e) => PATH_ELEMENT.test(e) && !e.endsWith("."));
+}
+
+/**
+ * Reads `<cache>/cache/download/<path>/@v/<version>.mod`, or undefined when it is not there, is not a
+ * regular file, is over MAX_GO_MOD_BYTES, or is not inside the cache (a module path or version that
+ * could climb out is refused before any I/O, and the file's real path, symlinks resolved, must stay
+ * inside the cache's real path).
+ */
+export async function readCachedGoMod(cacheRoot: string, modulePath: string, version: string): Promise<string | undefined> {
+  try {
+    return await readGoModInRealCache(await realpath(cacheRoot), modulePath, version);
+  } catch {
+    return undefined;
+  }
+}
+
+/** readCachedGoMod, with the cache's real path already resolved (once per go.mod, not per module). */
+async function readGoModInRealCache(realRoot: string, modulePath: string, version: string): Promise<string | undefined> {
+  if (!safeModulePath(modulePath) || !VERSION.test(version) || version.includes("..")) return undefined;
+  const file = join(realRoot, "cache", "download", ...escapeModule(modulePath).split("/"), "@v", `${escapeModule(version)}.mod`);
+  try {
+    const real = await realpath(file);
+    const r = relative(realRoot, real);
+    if (r === "" || r === ".." || r.startsWith(`..${sep}`) || isAbsolute(r)) return undefined;
+    const handle = await open(real, "r");
+    try {
+      const s = await handle.stat();
+      if (!s.isFile() || s.size > MAX_GO_MOD_BYTES) return undefined;
+      const buf = Buffer.alloc(Math.min(s.size, MAX_GO_MOD_BYTES) + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      if (bytesRead > MAX_GO_MOD_BYTES) return undefined;
+      return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, bytesRead));
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** A directory replacement's go.mod, read through the scanned tree when the directory is inside it. */
+async function readReplacementGoMod(fs: VirtualFs, goModPath: string, dir: string): Promise<string | undefined> {
+  // Go: a replacement is a directory when it starts with ./ or ../ (or is absolute, which is never read).
+  if (!(dir.startsWith("./") || dir.startsWith("../")) || dir.includes("\\")) return undefined;
+  const rel = posix.normalize(posix.join(posix.dirname(goModPath), dir, "go.mod"));
+  if (rel === ".." || rel.startsWith("../") || rel.startsWith("/")) return undefined;
+  try {
+    if (!(await fs.exists(rel))) return undefined;
+    return decodeUtf8(await fs.readFile(rel, MAX_GO_MOD_BYTES), rel);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The module paths a dependency's go.mod requires (its replace and exclude apply only in a main module). */
+function requiredPaths(text: string, file: string): string[] | undefined {
+  try {
+    return directives(text, file)
+      .filter((d) => d.verb === "require" && d.args[0])
+      .map((d) => d.args[0] as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many `.mod` files are read at once. */
+const READ_CONCURRENCY = 16;
+
+/**
+ * Adds the module graph from the module cache to a parsed go.mod: edges between the required
+ * modules, and the root depending on the direct ones (see the file comment). False when the cache
+ * cannot be read at all (nothing changed).
+ */
+async function addModuleGraph(result: CatalogResult, requires: GoRequire[], cacheRoot: string, fs: VirtualFs, goModPath: string): Promise<boolean> {
+  const root = result.root;
+  if (!root) return false;
+  const selected = new Map<string, string>();
+  for (const r of requires) if (!selected.has(r.path)) selected.set(r.path, r.ref);
+  const byRef = new Map(result.components.map((c) => [c.ref, c]));
+  const edges = new Map<string, Set<string>>();
+  let missing = 0;
+  let realRoot: string;
+  try {
+    realRoot = await realpath(cacheRoot);
+  } catch {
+    return false;
+  }
+  // One read per distinct require: the number of reads is bounded by the main go.mod's requires.
+  const todo = [...new Map(requires.map((r) => [r.ref, r])).values()];
+  for (let i = 0; i < todo.length; i += READ_CONCURRENCY) {
+    await Promise.all(
+      todo.slice(i, i + READ_CONCURRENCY).map(async (r) => {
+        const text = "dir" in r.mod ? await readReplacementGoMod(fs, goModPath, r.mod.dir) : await readGoModInRealCache(realRoot, r.mod.path, r.mod.version);
+        const paths = text === undefined ? undefined : requiredPaths(text, `${r.path}/go.mod`);
+        if (paths === undefined) {
+          missing++;
+          return;
+        }
+        const to = new Set<string>();
+        for (const p of paths) {
+          const ref = selected.get(p);
+          if (ref !== undefined && ref !== r.ref) to.add(ref);
+        }
+        edges.set(r.ref, to);
+      }),
+    );
+  }
+  for (const [ref, to] of edges) {
+    const c = byRef.get(ref);
+    if (c) c.dependencies = [...to].sort();
+  }
+  // The root: its direct requires, then whatever they do not reach.
+  const deps = new Set(requires.filter((r) => r.direct).map((r) => r.ref));
+  const reached = new Set<string>();
+  const stack = [...deps];
+  while (stack.length > 0) {
+    const ref = stack.pop() as string;
+    if (reached.has(ref)) continue;
+    reached.add(ref);
+    for (const next of edges.get(ref) ?? []) stack.push(next);
+  }
+  for (const r of requires) if (!reached.has(r.ref)) deps.add(r.ref);
+  root.dependencies = [...deps].sort();
+  root.properties = { ...root.properties, "tollgate:go:graph": missing > 0 ? "module-cache-partial" : "module-cache" };
+  return true;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export interface GoModCatalogerOptions {
+  /**
+   * The module cache to read dependencies' go.mod files from (config `sbom.go.mod_cache`; the
+   * environment's TOLLGATE_GO_MOD_CACHE wins over it), or false for none (images: the host's cache
+   * says nothing about them). Default: goModCacheDir().
+   */
+  goModCache?: string | false;
+  /** Where TOLLGATE_GO_MOD_CACHE, GOMODCACHE, GOPATH and HOME are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The go.mod cataloger, reading the module graph from a module cache when there is one. */
+export function createGoModCataloger(options: GoModCatalogerOptions = {}): Cataloger {
+  return {
+    name: NAME,
+    fileRequired: (entry) => entry.path === "go.mod" || entry.path.endsWith("/go.mod"),
+    async extract({ entry, contents, fs }: ExtractInput): Promise<CatalogResult> {
+      const sumPath = `${entry.path.slice(0, -"go.mod".length)}go.sum`;
+      const sum = (await fs.exists(sumPath)) ? decodeUtf8(await fs.readFile(sumPath, 64 * 1024 * 1024), sumPath) : undefined;
+      const { result, requires } = parseGoModRequires(decodeUtf8(contents, entry.path), entry.path, sum);
+      const cache = options.goModCache === false ? undefined : goModCacheDir(options.env ?? process.env, options.goModCache);
+      const graphed = cache !== undefined && requires.length > 0 && (await isDirectory(cache)) && (await addModuleGraph(result, requires, cache, fs, entry.path));
+      if (!graphed && result.root) {
+        result.root.properties = { ...result.root.properties, "tollgate:go:graph": "requires-only" };
+      }
+      return result;
+    },
+  };
+}
+
+/** The go.mod cataloger with the default module cache (see goModCacheDir). */
+export const goModCataloger: Cataloger = createGoModCataloger();
