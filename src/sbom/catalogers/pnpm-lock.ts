@@ -79,6 +79,18 @@ export async function parsePnpmLock(text: string, file: string, manifest?: Recor
   const lines = keyLines(text);
   const packages = isObject(doc.packages) ? doc.packages : {};
   const snapshots = isObject(doc.snapshots) ? doc.snapshots : undefined;
+  const importers: Record<string, unknown> = isObject(doc.importers) ? doc.importers : { ".": { dependencies: doc.dependencies, devDependencies: doc.devDependencies, optionalDependencies: doc.optionalDependencies } };
+  // The package.json files of importers and of file: folders, read all at once (a monorepo has
+  // hundreds; one at a time, the walk would mostly wait).
+  const manifests = new Map<string, Record<string, unknown> | undefined>();
+  if (importerManifest) {
+    const folders = new Set(Object.keys(importers).filter((p) => p !== "."));
+    for (const raw of Object.values(packages)) {
+      const resolution = isObject(raw) && isObject(raw.resolution) ? raw.resolution : undefined;
+      if (typeof resolution?.directory === "string") folders.add(resolution.directory);
+    }
+    await Promise.all([...folders].map(async (f) => manifests.set(f, await importerManifest(f))));
+  }
   const set = new ComponentSet();
   const keyToRef = new Map<string, string>();
   const devOnly = new Set<string>();
@@ -98,7 +110,7 @@ export async function parsePnpmLock(text: string, file: string, manifest?: Recor
     const directory = typeof resolution.directory === "string" ? resolution.directory : undefined;
     const properties: Record<string, string> = {};
     if (directory !== undefined) {
-      realVersion = str(info.version) ?? (importerManifest ? str((await importerManifest(directory))?.version) : undefined);
+      realVersion = str(info.version) ?? str(manifests.get(directory)?.version);
       properties["tollgate:pnpm:directory"] = directory;
     }
     const line = lines.get(k);
@@ -120,12 +132,11 @@ export async function parsePnpmLock(text: string, file: string, manifest?: Recor
     keyToRef.set(k, c.ref);
   }
   // Importers (workspace projects) as application components.
-  const importers: Record<string, unknown> = isObject(doc.importers) ? doc.importers : { ".": { dependencies: doc.dependencies, devDependencies: doc.devDependencies, optionalDependencies: doc.optionalDependencies } };
   const importerRef = (path: string): string => `pnpm-importer:${path}`;
   const importerComponents = new Map<string, Component>();
   for (const path of Object.keys(importers)) {
     if (path === ".") continue;
-    const pkg = importerManifest ? await importerManifest(path) : undefined;
+    const pkg = manifests.get(path);
     const name = str(pkg?.name);
     const version = str(pkg?.version);
     importerComponents.set(
