@@ -17,23 +17,8 @@ export type Target =
 export type TargetKind = Target["kind"];
 
 /** Package ecosystems, named as OSV names them (https://ossf.github.io/osv-schema/#affectedpackage-field). */
-export type Ecosystem =
-  | "npm"
-  | "PyPI"
-  | "Go"
-  | "crates.io"
-  | "Maven"
-  | "Packagist"
-  | "RubyGems"
-  | "NuGet"
-  | "Hex"
-  | "Pub"
-  | "Debian"
-  | "Alpine"
-  | "Red Hat"
-  | "Ubuntu"
-  | "Wolfi"
-  | "generic";
+export const ECOSYSTEMS = ["npm", "PyPI", "Go", "crates.io", "Maven", "Packagist", "RubyGems", "NuGet", "Hex", "Pub", "Debian", "Alpine", "Red Hat", "Ubuntu", "Wolfi", "generic"] as const;
+export type Ecosystem = (typeof ECOSYSTEMS)[number];
 
 /** CycloneDX component types that tollgate emits. */
 export type ComponentType =

@@ -94,7 +94,8 @@ function toModel(c: Component): ModelsModule.Component {
   if (c.scope === "dev" || c.scope === "peer") props.push(["tollgate:scope", c.scope]);
   if (c.direct) props.push(["tollgate:direct", "true"]);
   if (c.unresolved) props.push(["tollgate:unresolved", "true"]);
-  if (c.ecosystem !== undefined) props.push(["tollgate:ecosystem", c.ecosystem]);
+  // The purl names the ecosystem (a reader gets it back from there); only a component without one needs it said.
+  if (c.ecosystem !== undefined && c.purl === undefined) props.push(["tollgate:ecosystem", c.ecosystem]);
   if (c.foundBy !== undefined) props.push(["tollgate:found-by", c.foundBy]);
   for (const l of c.locations) props.push(["tollgate:location", `${l.path}${l.line !== undefined ? `:${l.line}` : ""}${l.layer ? `@${l.layer}` : ""}`]);
   for (const [k, v] of Object.entries(c.properties ?? {})) props.push([k, v]);

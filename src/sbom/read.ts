@@ -5,7 +5,7 @@
  */
 import { open } from "node:fs/promises";
 import { InputError, LimitExceededError } from "../errors.ts";
-import type { Component, ComponentType, Hash, HashAlgorithm, Sbom, Scope, Target } from "../model/index.ts";
+import { ECOSYSTEMS, type Component, type ComponentType, type Ecosystem, type Hash, type HashAlgorithm, type Sbom, type Scope, type Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { decodeUtf8, isObject, parseJsonText, str } from "./catalogers/common.ts";
 import { ecosystemOfPurl } from "./purl-ecosystem.ts";
@@ -74,6 +74,9 @@ function cdxComponent(raw: Record<string, unknown>, file: string): Component {
     for (const p of raw.properties) if (isObject(p) && typeof p.name === "string" && typeof p.value === "string") props[p.name] = p.value;
     if (props["tollgate:scope"] === "dev" || props["cdx:npm:package:development"] === "true") c.scope = "dev";
     if (props["tollgate:unresolved"] === "true") c.unresolved = true;
+    // tollgate writes the ecosystem of a component that has no purl (e.g. a requirement without a version).
+    const ecosystem = props["tollgate:ecosystem"];
+    if (c.ecosystem === undefined && ecosystem !== undefined && (ECOSYSTEMS as readonly string[]).includes(ecosystem)) c.ecosystem = ecosystem as Ecosystem;
     if (Object.keys(props).length > 0) c.properties = props;
   }
   if (!c.version && c.type === "library") c.unresolved = true;

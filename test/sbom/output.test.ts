@@ -130,6 +130,23 @@ describe("reading SBOMs back (sbom: targets)", () => {
     assert.equal(fromSpdx.metadata.component?.name, "demo");
   });
 
+  it("the ecosystem comes back from the purl, or from tollgate:ecosystem when a component has no purl", () => {
+    const sbom: Sbom = {
+      metadata: { timestamp: "2026-01-01T00:00:00.000Z", tool: { name: "tollgate", version: "0" }, target: { kind: "dir", input: ".", path: "." } },
+      components: [
+        { ref: "pkg:pypi/requests@2.31.0", name: "requests", version: "2.31.0", purl: "pkg:pypi/requests@2.31.0", ecosystem: "PyPI", type: "library", hashes: [], licenses: [], locations: [{ path: "requirements.txt", line: 1 }], dependencies: [] },
+        { ref: "pypi-unnamed:./vendor/thing", name: "./vendor/thing", ecosystem: "PyPI", type: "library", hashes: [], licenses: [], locations: [{ path: "requirements.txt", line: 2 }], dependencies: [] },
+      ],
+      problems: [],
+    };
+    const bom = JSON.parse(serializeCycloneDx(sbom)) as { components: { name: string; properties?: { name: string; value: string }[] }[] };
+    const props = (name: string) => (bom.components.find((c) => c.name === name)?.properties ?? []).filter((p) => p.name === "tollgate:ecosystem").map((p) => p.value);
+    assert.deepEqual(props("requests"), [], "the purl says it");
+    assert.deepEqual(props("./vendor/thing"), ["PyPI"]);
+    const back = readSbomDocument(bom, "x.cdx.json");
+    assert.deepEqual(back.components.map((c) => `${c.name} ${c.ecosystem}`).sort(), ["./vendor/thing PyPI", "requests PyPI"]);
+  });
+
   it("reads every valid CycloneDX 1.6 example of the specification", { skip: sharedTestdataMissing("cyclonedx") }, () => {
     const dir = join(SHARED_TESTDATA, "cyclonedx", "examples-1.6");
     let components = 0;
