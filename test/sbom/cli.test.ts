@@ -46,6 +46,20 @@ describe("tollgate sbom", () => {
     }
   });
 
+  it("a malformed (not truncated) lockfile: the line and column of the bad token, and what was expected", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // V8's JSON.parse gives no position for an unexpected token; the line must still be exact.
+      const text = '{\n  "name": "x",\n  "lockfileVersion": 3,\n  "packages": {\n    "": { "version": },\n    "node_modules/a": { "version": "1.0.0" }\n  }\n}\n';
+      await writeFile(join(dir, "package-lock.json"), text);
+      const r = await runCli(["sbom", dir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr.trim(), /^tollgate: \S*\/package-lock\.json:5:22: malformed JSON \(value expected\)$/);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it("--strict: the same output, exit 2", async () => {
     const { dir, cleanup } = await tempDir();
     try {

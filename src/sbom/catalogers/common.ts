@@ -3,6 +3,7 @@
  * line lookup for pretty-printed JSON keys, purls, hashes and a component set that merges duplicates.
  */
 import { createRequire } from "node:module";
+import type * as JsoncParser from "jsonc-parser";
 import type { PackageURL as PackageUrlClass } from "packageurl-js";
 import { InputError, LimitExceededError } from "../../errors.ts";
 import type { Component, ComponentType, Ecosystem, Hash, HashAlgorithm, Location, Scope } from "../../model/index.ts";
@@ -45,20 +46,35 @@ export function positionOf(text: string, offset: number): { line: number; column
   return { line, column: offset - lineStart + 1 };
 }
 
+/**
+ * Where and why JSON text does not parse, for the error line: V8's JSON.parse messages give no
+ * position for an unexpected token ("Unexpected token '}', … is not valid JSON"), so on that failure
+ * path jsonc-parser (strict: no comments, no trailing commas) scans the text once more for the offset
+ * and kind of the first error. Only ever called after JSON.parse has failed.
+ */
+function jsonSyntaxError(text: string): { offset: number; problem: string } | undefined {
+  const jsonc = createRequire(import.meta.url)("jsonc-parser") as typeof JsoncParser;
+  const errors: JsoncParser.ParseError[] = [];
+  jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return undefined;
+  // "CloseBraceExpected" → "close brace expected".
+  const problem = jsonc.printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return { offset: first.offset, problem };
+}
+
 /** JSON.parse with the position of a syntax error as file:line:column. */
 export function parseJsonText(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
     const message = (e as Error).message;
-    const lc = /\(line (\d+) column (\d+)\)/.exec(message);
     const pos = /at position (\d+)/.exec(message);
-    let where: { line: number; column: number };
-    if (lc) where = { line: Number(lc[1]), column: Number(lc[2]) };
-    else if (pos) where = positionOf(text, Number(pos[1]));
-    else where = positionOf(text, text.length);
-    const atEnd = pos !== null && Number(pos[1]) >= text.trimEnd().length;
-    const what = /Unexpected end of JSON input/.test(message) || atEnd || (pos === null && lc === null) ? "unexpected end of JSON (truncated?)" : "malformed JSON";
+    const found = jsonSyntaxError(text);
+    const offset = found?.offset ?? (pos ? Number(pos[1]) : text.length);
+    const where = positionOf(text, offset);
+    const atEnd = offset >= text.trimEnd().length || /Unexpected end of JSON input/.test(message);
+    const what = atEnd ? "unexpected end of JSON (truncated?)" : `malformed JSON${found ? ` (${found.problem})` : ""}`;
     throw new InputError(what, { file, line: where.line, column: where.column });
   }
 }
