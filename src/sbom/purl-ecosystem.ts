@@ -7,8 +7,8 @@ import type { PackageURL as PackageUrlClass } from "packageurl-js";
 import type { Ecosystem } from "../model/index.ts";
 
 let packageUrlClass: typeof PackageUrlClass | undefined;
-/** packageurl-js, required on first use so that importing this module stays cheap. */
-function packageUrl(): typeof PackageUrlClass {
+/** packageurl-js, required on first use so that importing this module stays cheap (catalogers share it). */
+export function packageUrl(): typeof PackageUrlClass {
   packageUrlClass ??= (createRequire(import.meta.url)("packageurl-js") as { PackageURL: typeof PackageUrlClass }).PackageURL;
   return packageUrlClass;
 }

@@ -4,16 +4,10 @@
  */
 import { createRequire } from "node:module";
 import type * as JsoncParser from "jsonc-parser";
-import type { PackageURL as PackageUrlClass } from "packageurl-js";
 import { InputError, LimitExceededError } from "../../errors.ts";
 import type { Component, ComponentType, Ecosystem, Hash, HashAlgorithm, Location, Scope } from "../../model/index.ts";
+import { packageUrl } from "../purl-ecosystem.ts";
 
-let packageUrlClass: typeof PackageUrlClass | undefined;
-/** packageurl-js, required on first use so that importing this module stays cheap. */
-function packageUrl(): typeof PackageUrlClass {
-  packageUrlClass ??= (createRequire(import.meta.url)("packageurl-js") as { PackageURL: typeof PackageUrlClass }).PackageURL;
-  return packageUrlClass;
-}
 
 /** Nesting deeper than this in a lockfile is refused (no real lockfile comes close). */
 export const MAX_NESTING = 512;
