@@ -31,6 +31,8 @@ export interface CommandContext {
   progress(message: string): void;
   /** A notice on stderr (warnings), unless --quiet. */
   notice(message: string): void;
+  /** Why the command fails (an input not read, a database without data): on stderr even with --quiet. */
+  failure(message: string): void;
   /** Sets the process exit code the command ends with (0, 1 or 2) without throwing. */
   setExitCode(code: number): void;
 }
@@ -79,6 +81,9 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
     },
     notice(message) {
       if (!quiet) process.stderr.write(`tollgate: ${message}\n`);
+    },
+    failure(message) {
+      process.stderr.write(`tollgate: ${message}\n`);
     },
     setExitCode(code) {
       state.exitCode = Math.max(state.exitCode, code);

@@ -1,3 +1,4 @@
+import { isAbsolute, join } from "node:path";
 import { formatErrorLine, InputError } from "../errors.ts";
 import type { CollectProblem } from "../model/index.ts";
 import type { Cataloger, CollectResult, VirtualFs } from "./types.ts";
@@ -31,9 +32,10 @@ export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], o
     for (const cataloger of wanted) {
       try {
         const out = await cataloger.extract({ entry, contents, fs });
-        result.components.push(...out.components);
+        // Never `push(...array)`: a file with ~120k components overflows the stack and was dropped whole.
+        appendAll(result.components, out.components);
         if (out.root) result.roots.push(out.root);
-        if (out.problems) result.problems.push(...out.problems);
+        if (out.problems) appendAll(result.problems, out.problems);
       } catch (e) {
         const problem: CollectProblem = { source: cataloger.name, file: entry.path, message: formatErrorLine(e) };
         if (e instanceof InputError && e.line !== undefined) problem.line = e.line;
@@ -42,4 +44,17 @@ export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], o
     }
   }
   return result;
+}
+
+/** Appends every item of `from` to `to` one by one (a spread of an unbounded array overflows the stack). */
+export function appendAll<T>(to: T[], from: readonly T[]): void {
+  for (const item of from) to.push(item);
+}
+
+/** One line for a collect problem: `file:line: message` (the message may already name the file). */
+export function problemLine(p: CollectProblem, root?: string): string {
+  if (!p.file) return p.message;
+  const shown = root !== undefined && !isAbsolute(p.file) ? join(root, p.file) : p.file;
+  if (p.message.startsWith(p.file)) return `${shown}${p.message.slice(p.file.length)}`;
+  return `${shown}${p.line !== undefined ? `:${p.line}` : ""}: ${p.message}`;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isCalendarDate } from "./dates.ts";
 
 /**
  * The schema of `tollgate.yaml`. Key names under the policy are fixed (users' files must keep
@@ -8,10 +9,11 @@ import { z } from "zod";
 export const severityThreshold = z.enum(["none", "low", "medium", "high", "critical"]);
 export type SeverityThreshold = z.infer<typeof severityThreshold>;
 
-/** A YAML date (`2026-12-31`) arrives as a string or, with the yaml library's core schema, a string too. */
+/** A YAML date (`2026-12-31`) arrives as a string (the yaml library's core schema keeps it one). */
 const dateString = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, "expected a date such as 2026-12-31");
+  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, "expected a date such as 2026-12-31")
+  .refine(isCalendarDate, "not a calendar date (month 01-12, a day that month has)");
 
 export const waiverSchema = z
   .object({
@@ -65,6 +67,8 @@ export const configSchema = z
     report: severityThreshold.default("low"),
     only_fixed: z.boolean().default(false),
     unresolved: z.enum(["ignore", "warn", "fail"]).default("warn"),
+    /** An input the run could not read (malformed lockfile, a limit hit, a cataloger's failure). */
+    unreadable: z.enum(["warn", "fail"]).default("fail"),
     waivers: z.array(waiverSchema).default([]),
     strict_waivers: z.boolean().default(false),
     vex: z.array(z.string().min(1)).default([]),
@@ -78,12 +82,15 @@ export const configSchema = z
       .object({
         path: z.string().min(1).optional(),
         max_age: durationString.default("7d"),
-        fail_when_stale: z.boolean().default(false),
+        fail_when_stale: z.boolean().default(true),
+        /** The database has no records for any ecosystem of the target (fail), or for some of them (warn). */
+        no_data: z.enum(["warn", "fail"]).default("fail"),
+        partial_data: z.enum(["warn", "fail"]).default("warn"),
         base_url: z.string().url().optional(),
         ecosystems: z.array(z.string().min(1)).optional(),
       })
       .strict()
-      .default({ max_age: "7d", fail_when_stale: false }),
+      .default({ max_age: "7d", fail_when_stale: true, no_data: "fail", partial_data: "warn" }),
     // --- SBOM collection ---
     sbom: z
       .object({

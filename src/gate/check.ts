@@ -1,12 +1,15 @@
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Octokit } from "@octokit/rest";
+import { appendAll } from "../collect/collect.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import { findDockerfiles, lintDockerfiles, reachesThreshold } from "../lint/index.ts";
+import { databaseDecisions, seenEcosystems } from "../match/coverage.ts";
 import { matchSbom } from "../match/index.ts";
 import type { Decision, Finding, Sbom, Target } from "../model/index.ts";
 import { buildSbom, sbomOptionsFrom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
-import { openVulnDb, resolveDbPath, staleDatabaseReason } from "../vulndb/index.ts";
+import { openVulnDb, resolveDbPath } from "../vulndb/index.ts";
+import { noteSeenEcosystems } from "../vulndb/update.ts";
 import { findingFingerprint, lintFindingFingerprint, shortFingerprint } from "./fingerprint.ts";
 import { githubSettingsFromEnv, syncIssues, type IssueAction } from "./github.ts";
 import { evaluatePolicy } from "./policy.ts";
@@ -82,21 +85,23 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     progress("matching against the vulnerability database…");
     const db = await openVulnDb(resolveDbPath(options.db, config, env));
     try {
-      // A stale database: a warning, or a failure with db.fail_when_stale.
-      const stale = staleDatabaseReason(db, config, now);
-      if (stale !== undefined) dbDecisions.push({ outcome: config.db.fail_when_stale ? "fail" : "warn", rule: "db:stale", message: stale });
+      appendAll(dbDecisions, databaseDecisions(sbom, db, config, now));
       findings = await matchSbom(sbom, db);
     } finally {
       db.close();
     }
+    // What `db update` downloads by default: the ecosystems scans and checks have seen.
+    await noteSeenEcosystems(
+      seenEcosystems(sbom.components).map((s) => s.key),
+      env,
+      now,
+    );
   }
 
   // 2. Policy.
   const policy = evaluatePolicy(findings, sbom, config, { now, vex: vexStatements });
-  if (dbDecisions.length > 0) {
-    policy.decisions.push(...dbDecisions);
-    if (dbDecisions.some((d) => d.outcome === "fail")) policy.outcome = "fail";
-  }
+  for (const d of dbDecisions) policy.decisions.push(d);
+  if (dbDecisions.some((d) => d.outcome === "fail")) policy.outcome = "fail";
   const key = targetKey(target, cwd);
   const fingerprints = policy.decisions.map((d) => (d.finding ? findingFingerprint(d.finding, key) : undefined));
   for (const w of policy.waivers) {
@@ -220,6 +225,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
       report: config.report,
       only_fixed: config.only_fixed,
       unresolved: config.unresolved,
+      unreadable: config.unreadable,
       strict_waivers: config.strict_waivers,
     },
     waivers: policy.waivers,

@@ -82,6 +82,13 @@ export function registerGateCommands(app: CliApp): void {
           if (!result.decisions.some((d) => d.suppressed)) ctx.notice(`${options.emitVex}: no waiver or VEX decision is in force; the OpenVEX document has no statements`);
         }
         for (const n of result.notices) ctx.notice(n);
+        // Inputs not read and databases without data: on stderr as well as in every report, so that a
+        // gate that could not see something never passes (or fails) without saying why.
+        for (const d of result.decisions) {
+          if (!d.problem && !d.rule.startsWith("db:")) continue;
+          if (d.outcome === "fail") ctx.failure(`${d.message ?? d.rule} (${d.rule})`);
+          else ctx.notice(`${d.message ?? d.rule} (${d.rule})`);
+        }
         if (options.dryRun === true) {
           if (result.issues.length === 0) process.stderr.write("tollgate: dry run: no GitHub issue actions\n");
           for (const a of result.issues) process.stderr.write(`tollgate: dry run: ${describeIssueAction(a)}\n`);

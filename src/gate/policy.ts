@@ -1,6 +1,8 @@
 import { basename } from "node:path";
 import type { SeverityThreshold, TollgateConfig, Waiver } from "../config/index.ts";
+import { isCalendarDate } from "../config/dates.ts";
 import { severityRank, type Decision, type Finding, type Sbom, type Severity } from "../model/index.ts";
+import { problemLine } from "../collect/collect.ts";
 import { purlMatches } from "./purl-match.ts";
 import { vexStatementFor, vexSubjectOf, type VexStatement } from "./vex.ts";
 
@@ -10,7 +12,8 @@ import { vexStatementFor, vexSubjectOf, type VexStatement } from "./vex.ts";
  * (an injected clock, so tests and reports agree on "now"); VEX; unresolved components.
  */
 
-export type PolicyConfig = Pick<TollgateConfig, "fail_on" | "warn_on" | "report" | "only_fixed" | "unresolved" | "waivers" | "strict_waivers">;
+export type PolicyConfig = Pick<TollgateConfig, "fail_on" | "warn_on" | "report" | "only_fixed" | "unresolved" | "waivers" | "strict_waivers"> &
+  Partial<Pick<TollgateConfig, "unreadable">>;
 
 export type WaiverStatus = "active" | "expired" | "stale";
 
@@ -55,8 +58,13 @@ export function atOrAbove(severity: Severity, threshold: SeverityThreshold): boo
   return severityRank(severity) >= THRESHOLD_RANK[threshold];
 }
 
-/** The moment a waiver stops applying: the end of its `expires` day (UTC), or the exact time given. */
+/**
+ * The moment a waiver stops applying: the end of its `expires` day (UTC), or the exact time given.
+ * A date that is not a real one (`2026-13-45`, reaching here from a library caller that skipped the
+ * config's validation) has already expired: a waiver must never outlive its date by being unreadable.
+ */
 export function waiverExpiry(expires: string): Date {
+  if (!isCalendarDate(expires)) return new Date(-8.64e15); // the earliest Date there is
   return /^\d{4}-\d{2}-\d{2}$/.test(expires) ? new Date(`${expires}T23:59:59.999Z`) : new Date(expires);
 }
 
@@ -173,7 +181,19 @@ export function evaluatePolicy(findings: readonly Finding[], sbom: Sbom, config:
     }
   }
 
-  // 5. Stale waivers: in force but matching nothing. They fail the gate under strict_waivers.
+  // 5. Inputs the run could not read: the gate fails closed on them unless `unreadable: warn`. A
+  // finding in a lockfile that did not parse is a finding nobody saw.
+  const unreadable = config.unreadable ?? "fail";
+  for (const problem of sbom.problems) {
+    decisions.push({
+      outcome: unreadable,
+      rule: `unreadable:${unreadable}`,
+      problem,
+      message: `input not read: ${problemLine(problem)}`,
+    });
+  }
+
+  // 6. Stale waivers: in force but matching nothing. They fail the gate under strict_waivers.
   for (const w of waivers) {
     if (w.status !== "stale") continue;
     decisions.push({

@@ -10,7 +10,7 @@ import type { VexStatement } from "./vex.ts";
 export interface CheckResult extends Report {
   /** The stable name of the target used in fingerprints (`dir:.`, `registry:ghcr.io/org/app:1`). */
   targetKey: string;
-  policy: Pick<TollgateConfig, "fail_on" | "warn_on" | "report" | "only_fixed" | "unresolved" | "strict_waivers">;
+  policy: Pick<TollgateConfig, "fail_on" | "warn_on" | "report" | "only_fixed" | "unresolved" | "unreadable" | "strict_waivers">;
   waivers: WaiverState[];
   /** The VEX statements read (from `vex:`), for the emitted OpenVEX document and the reports. */
   vexStatements: VexStatement[];

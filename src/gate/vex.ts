@@ -1,4 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
+import { appendAll } from "../collect/collect.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
 import type { Component, Finding, Sbom } from "../model/index.ts";
 import { digestOf, purlMatches } from "./purl-match.ts";
@@ -212,7 +213,7 @@ export async function loadVexFiles(paths: readonly string[]): Promise<VexStateme
       throw new InputError(code === "ENOENT" ? "VEX document not found" : `cannot read: ${(e as Error).message}`, { file: path });
     }
     if (size > MAX_VEX_BYTES) throw new LimitExceededError(`${path}: VEX document larger than ${MAX_VEX_BYTES} bytes`);
-    all.push(...parseVex(await readFile(path, "utf8"), path, all.length));
+    appendAll(all, parseVex(await readFile(path, "utf8"), path, all.length));
   }
   return all;
 }

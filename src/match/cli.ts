@@ -1,6 +1,7 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import type { Finding, Sbom } from "../model/index.ts";
+import { problemLine } from "../collect/collect.ts";
 import { parseTarget } from "../target/index.ts";
 import { dbPathFor } from "../vulndb/cli.ts";
 import type { VulnDb } from "../vulndb/index.ts";
@@ -17,18 +18,14 @@ interface ScanOptions {
 async function scanTarget(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb; findings: Finding[]; stats: MatchStats }> {
   const target = await parseTarget(input);
   const { config } = await ctx.config();
-  const [{ openVulnDb, staleDatabaseReason }, { noteSeenEcosystems }, { matchComponents, packageKeyOf }] = await Promise.all([
+  const [{ openVulnDb }, { noteSeenEcosystems }, { matchComponents }, { databaseDecisions, seenEcosystems }] = await Promise.all([
     import("../vulndb/index.ts"),
     import("../vulndb/update.ts"),
     import("./index.ts"),
+    import("./coverage.ts"),
   ]);
   const db = await openVulnDb(await dbPathFor(options.db, ctx));
   try {
-    const stale = staleDatabaseReason(db, config);
-    if (stale !== undefined) {
-      if (config.db.fail_when_stale) ctx.setExitCode(1);
-      ctx.notice(config.db.fail_when_stale ? `${stale}; failing (db.fail_when_stale)` : stale);
-    }
     const { buildSbom, sbomOptionsFrom } = await import("../sbom/index.ts");
     ctx.progress("building the SBOM…");
     const sbom = await buildSbom(target, {
@@ -38,12 +35,22 @@ async function scanTarget(input: string, options: ScanOptions, ctx: CommandConte
     ctx.progress("matching…");
     const { findings, stats } = matchComponents(sbom.components, db);
     ctx.progress("");
-    const seen = new Set<string>();
-    for (const c of sbom.components) {
-      const k = packageKeyOf(c);
-      if (typeof k !== "string") seen.add(k.release && (k.ecosystem === "Debian" || k.ecosystem === "Alpine") ? `${k.ecosystem}:${k.ecosystem === "Alpine" ? "v" + k.release.replace(/^v/, "").split(".").slice(0, 2).join(".") : k.release.split(".")[0]}` : k.ecosystem);
+    // A stale database, or one without records for the target's ecosystems: named, and exit 1 when
+    // the policy says so (db.fail_when_stale, db.no_data, db.partial_data), as `check` fails.
+    for (const d of databaseDecisions(sbom, db, config, new Date())) {
+      if (d.outcome === "fail") ctx.setExitCode(1);
+      const key = d.rule.startsWith("db:stale") ? "db.fail_when_stale" : d.rule.startsWith("db:no-data") ? "db.no_data" : "db.partial_data";
+      if (d.outcome === "fail") ctx.failure(`${d.message ?? d.rule}; failing (${key})`);
+      else ctx.notice(d.message ?? d.rule);
     }
-    await noteSeenEcosystems(seen);
+    // Inputs not read: their packages are missing from the findings (exit 1 under `unreadable: fail`).
+    for (const p of sbom.problems) {
+      if (config.unreadable === "fail") {
+        ctx.setExitCode(1);
+        ctx.failure(`input not read: ${problemLine(p)}; failing (unreadable: fail)`);
+      } else ctx.notice(`input not read: ${problemLine(p)}`);
+    }
+    await noteSeenEcosystems(seenEcosystems(sbom.components).map((s) => s.key));
     if (stats.gitRangesSkipped > 0 && !ctx.quiet) ctx.notice(`${stats.gitRangesSkipped} GIT (commit) range(s) skipped: they need the source repository`);
     if (stats.noVersion > 0) ctx.notice(`${stats.noVersion} component(s) without an exact version were not matched (unresolved)`);
     return { sbom, db, findings, stats };
@@ -61,7 +68,9 @@ export function registerScanCommands(app: CliApp): void {
     .description(
       "Build the SBOM of a target (or read one) and match its components against the OSV database.\n" +
         "Formats (--format): table (default), json (a versioned findings document, schemaVersion 1.0).\n" +
-        "Exit code 0 whatever was found (the gate is `tollgate check`); 1 when db.fail_when_stale and the database is stale.",
+        "Exit code 0 whatever was found (the gate is `tollgate check`); 1 when an input could not be read\n" +
+        "(unreadable: fail), the database is stale (db.fail_when_stale) or has no records for the target's\n" +
+        "ecosystems (db.no_data, db.partial_data).",
     )
     .argument("<target>", "a directory, lockfile, SBOM or image")
     .option("--db <path>", "vulnerability database (default: the XDG cache dir; env TOLLGATE_DB); also a directory, all.zip or .json of OSV records")

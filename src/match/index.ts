@@ -6,6 +6,7 @@
  * For one component, every matching record becomes a reason; records that share an id or alias
  * (GHSA ↔ CVE ↔ PYSEC …) are merged into one finding that carries all their ids.
  */
+import { appendAll } from "../collect/collect.ts";
 import type { Component, Finding, MatchReason, Sbom, SeverityScore } from "../model/index.ts";
 import { severityRank } from "../model/index.ts";
 import { ecosystemOfPurl } from "../sbom/purl-ecosystem.ts";
@@ -236,11 +237,11 @@ export function matchComponentRecords(db: VulnDb, key: PackageKey, cmp: VersionC
       const base = colon < 0 ? a.package.ecosystem : a.package.ecosystem.slice(0, colon);
       const release = colon < 0 ? "" : a.package.ecosystem.slice(colon + 1);
       if (base !== key.ecosystem || release !== cand.release || !packageNameMatches(base, a.package.name, key.name)) continue;
-      fixed.push(...fixedAbove(a, key.version, cmp));
+      appendAll(fixed, fixedAbove(a, key.version, cmp));
       const m = matchAffected(a, key, cmp, record, stats);
       if (!m) continue;
       if (!merged) merged = m;
-      else merged.reasons.push(...m.reasons);
+      else appendAll(merged.reasons, m.reasons);
     }
     if (merged) {
       merged.fixed = fixed;

@@ -171,6 +171,12 @@ export interface Decision {
   rule: string;
   finding?: Finding;
   component?: Component;
+  /**
+   * An input the run could not read (a file the catalogers could not parse, a limit hit, an ecosystem
+   * without data in the database): rule `unreadable:fail|warn` or `db:no-data:…`. The gate fails closed
+   * on these unless the policy says `unreadable: warn`.
+   */
+  problem?: CollectProblem;
   /** Suppressed by a waiver or VEX statement: shown, never failing. */
   suppressed?: { by: "waiver" | "vex"; detail: string; expires?: string; justification?: string };
   message?: string;

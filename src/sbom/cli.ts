@@ -1,8 +1,8 @@
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname } from "node:path";
 import { Option } from "commander";
 import { examples, type CliApp } from "../cli/registry.ts";
 import { EXIT_USAGE } from "../errors.ts";
-import type { CollectProblem } from "../model/index.ts";
+import { problemLine } from "../collect/collect.ts";
 import { parseTarget } from "../target/index.ts";
 
 const FORMATS = ["cyclonedx-json", "spdx-json"] as const;
@@ -14,14 +14,6 @@ interface SbomCommandOptions {
   strict?: boolean;
   platform?: string;
   insecureRegistry?: string[];
-}
-
-/** One line for a collect problem: `file:line: message` (the message may already name the file). */
-export function problemLine(p: CollectProblem, root?: string): string {
-  if (!p.file) return p.message;
-  const shown = root !== undefined && !isAbsolute(p.file) ? join(root, p.file) : p.file;
-  if (p.message.startsWith(p.file)) return `${shown}${p.message.slice(p.file.length)}`;
-  return `${shown}${p.line !== undefined ? `:${p.line}` : ""}: ${p.message}`;
 }
 
 /** `tollgate sbom`: an SBOM (CycloneDX or SPDX JSON) of a target. */

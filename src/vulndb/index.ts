@@ -23,6 +23,8 @@ export interface VulnDb {
   readonly inMemory: boolean;
   /** Records (not withdrawn) naming package `name` in ecosystem `ecosystem` (base name, e.g. "Debian"). */
   candidates(ecosystem: string, name: string): CandidateRecord[];
+  /** The release scopes ("" for none) that records of `ecosystem` (base name) are scoped to; empty when the database has none. */
+  releasesOf(ecosystem: string): string[];
   /** A record by id or alias (withdrawn records included). */
   get(id: string): OsvRecord | undefined;
   status(now?: Date): VulnDbStatus;

@@ -371,6 +371,11 @@ export class VulnStore {
     });
   }
 
+  /** The release scopes ("" for none) the database has records for in ecosystem `eco` (base name); empty when it has none. */
+  releasesOf(eco: string): string[] {
+    return (this.db.prepare("SELECT DISTINCT release FROM affected WHERE eco = ?").all(eco) as { release: string }[]).map((r) => r.release);
+  }
+
   /** A record by its id, or by one of its aliases (e.g. a CVE id). Withdrawn records are returned too. */
   get(id: string): OsvRecord | undefined {
     const row = this.db.prepare("SELECT json FROM records WHERE id = ?").get(id) as { json: string | Uint8Array } | undefined;

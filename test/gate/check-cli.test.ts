@@ -97,7 +97,7 @@ describe("tollgate check (CLI, end to end on the bundled example)", () => {
 });
 
 describe("tollgate check with a SQLite database", () => {
-  it("matches like the records directory; a stale database warns, or fails with db.fail_when_stale", async () => {
+  it("matches like the records directory; a stale database fails, or warns with db.fail_when_stale: false", async () => {
     const { dir, cleanup } = await tempDir();
     try {
       const db = join(dir, "vulns.db");
@@ -110,10 +110,10 @@ describe("tollgate check with a SQLite database", () => {
       assert.deepEqual(fresh.findings.map((f) => f.id).sort(), ["GHSA-29mw-wpgm-hmr9", "GHSA-35jh-r3h4-6jhm", "GHSA-gxpj-cx7g-858c", "GHSA-qrpm-p2h7-hrv2", "GHSA-xvch-5gv4-984h"]);
       assert.ok(!fresh.decisions.some((d) => d.rule === "db:stale"));
       const later = new Date(Date.now() + 30 * 86400_000);
-      const warned = await check({ fail_on: "none" }, later);
+      const warned = await check({ fail_on: "none", db: { fail_when_stale: false } }, later);
       assert.equal(warned.outcome, "pass");
       assert.ok(warned.decisions.some((d) => d.rule === "db:stale" && d.outcome === "warn"));
-      const failed = await check({ fail_on: "none", db: { fail_when_stale: true } }, later);
+      const failed = await check({ fail_on: "none" }, later);
       assert.equal(failed.outcome, "fail");
     } finally {
       await cleanup();

@@ -4,7 +4,7 @@
  * from their public GitHub advisories (see test/match/match.test.ts for the sources).
  */
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, test } from "node:test";
@@ -110,7 +110,7 @@ describe("scan and explain", () => {
 });
 
 describe("db import, status and staleness", () => {
-  test("import a directory into a database file, idempotently; status by ecosystem; scan warns when stale and fails with fail_when_stale", async () => {
+  test("import a directory into a database file, idempotently; status by ecosystem; a stale database fails scan by default, warns with fail_when_stale: false", async () => {
     const dbPath = join(dir, "vulns.db");
     let r = await runCli(["db", "import", join(dir, "advisories"), "--db", dbPath], { env, cwd: dir });
     assert.equal(r.code, 0, r.stderr);
@@ -130,12 +130,13 @@ describe("db import, status and staleness", () => {
     raw.prepare("UPDATE meta SET value = ? WHERE key = 'updated_at'").run(new Date(Date.now() - 30 * 86400_000).toISOString());
     raw.close();
     r = await runCli(["scan", join(dir, "app"), "--db", dbPath], { env, cwd: dir });
-    assert.equal(r.code, 0);
-    assert.match(r.stderr, /more than db\.max_age \(7d\) ago; run `tollgate db update`/);
-    await writeFile(join(dir, "tollgate.yaml"), "db:\n  fail_when_stale: true\n");
-    r = await runCli(["scan", join(dir, "app"), "--db", dbPath], { env, cwd: dir });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /failing \(db\.fail_when_stale\)/);
+    assert.match(r.stderr, /more than db\.max_age \(7d\) ago; run `tollgate db update`; failing \(db\.fail_when_stale\)/);
+    await writeFile(join(dir, "tollgate.yaml"), "db:\n  fail_when_stale: false\n");
+    r = await runCli(["scan", join(dir, "app"), "--db", dbPath], { env, cwd: dir });
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /more than db\.max_age \(7d\) ago; run `tollgate db update`$/m);
+    await rm(join(dir, "tollgate.yaml"));
   });
 
   test("importing an invalid record fails with the file and field, and imports nothing", async () => {

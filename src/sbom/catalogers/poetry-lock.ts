@@ -4,7 +4,7 @@
  * `category = "dev"`). Direct dependencies come from pyproject.toml beside it
  * (`[tool.poetry.dependencies]`, `[tool.poetry.group.<g>.dependencies]`, `[project.dependencies]`).
  */
-import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
+import { appendAll, type Cataloger, type CatalogResult, type ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
 import { addPackage, finish, newGraph, refsOf, requirementName } from "./python-locks.ts";
@@ -36,10 +36,10 @@ export function pyprojectDeclared(pyproject: Record<string, unknown> | undefined
   if (Array.isArray(project.dependencies)) for (const d of project.dependencies) if (typeof d === "string") out.required.push(requirementName(d) ?? d);
   if (isObject(project["optional-dependencies"])) for (const list of Object.values(project["optional-dependencies"])) if (Array.isArray(list)) for (const d of list) if (typeof d === "string") out.optional.push(requirementName(d) ?? d);
   if (isObject(poetry.dependencies)) for (const k of Object.keys(poetry.dependencies)) if (k.toLowerCase() !== "python") out.required.push(k);
-  if (isObject(poetry["dev-dependencies"])) out.dev.push(...Object.keys(poetry["dev-dependencies"]));
+  if (isObject(poetry["dev-dependencies"])) appendAll(out.dev, Object.keys(poetry["dev-dependencies"]));
   if (isObject(poetry.group)) {
     for (const [g, v] of Object.entries(poetry.group)) {
-      if (isObject(v) && isObject(v.dependencies)) (g === "main" ? out.required : out.dev).push(...Object.keys(v.dependencies));
+      if (isObject(v) && isObject(v.dependencies)) appendAll(g === "main" ? out.required : out.dev, Object.keys(v.dependencies));
     }
   }
   const groups = pyproject["dependency-groups"];
