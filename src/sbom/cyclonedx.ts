@@ -81,9 +81,22 @@ function cdxScope(c: Component): EnumsModule.ComponentScope | undefined {
   }
 }
 
+/**
+ * A Maven component's `group:artifact` name as CycloneDX's group and name, the way cyclonedx-maven
+ * (and syft) write them; read.ts joins them back.
+ */
+function mavenGroupAndName(c: Component): [string, string] | undefined {
+  if (c.ecosystem !== "Maven" && !c.purl?.startsWith("pkg:maven/")) return undefined;
+  const parts = c.name.split(":");
+  return parts.length === 2 && parts[0] && parts[1] ? [parts[0], parts[1]] : undefined;
+}
+
 function toModel(c: Component): ModelsModule.Component {
   const { Models } = cycloneDxLibrary();
-  const m = new Models.Component(c.type as EnumsModule.ComponentType, c.name, { bomRef: c.ref });
+  const maven = mavenGroupAndName(c);
+  const m = maven
+    ? new Models.Component(c.type as EnumsModule.ComponentType, maven[1], { bomRef: c.ref, group: maven[0] })
+    : new Models.Component(c.type as EnumsModule.ComponentType, c.name, { bomRef: c.ref });
   if (c.version !== undefined) m.version = c.version;
   if (c.purl !== undefined) m.purl = c.purl;
   const scope = cdxScope(c);

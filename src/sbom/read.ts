@@ -60,7 +60,7 @@ function cdxComponent(raw: Record<string, unknown>, file: string): Component {
   const group = str(raw.group);
   const ref = str(raw["bom-ref"]) ?? str(raw.purl) ?? `${group ? `${group}/` : ""}${name}@${str(raw.version) ?? ""}`;
   const type = CDX_TYPES.has(raw.type as ComponentType) ? (raw.type as ComponentType) : "library";
-  const c: Component = { ref, name: group && !str(raw.purl) ? `${group}/${name}` : name, type, hashes: [], licenses: cdxLicenses(raw.licenses), locations: [{ path: file }], dependencies: [] };
+  const c: Component = { ref, name, type, hashes: [], licenses: cdxLicenses(raw.licenses), locations: [{ path: file }], dependencies: [] };
   const version = str(raw.version);
   if (version) c.version = version;
   withPurl(c, str(raw.purl));
@@ -78,6 +78,12 @@ function cdxComponent(raw: Record<string, unknown>, file: string): Component {
     const ecosystem = props["tollgate:ecosystem"];
     if (c.ecosystem === undefined && ecosystem !== undefined && (ECOSYSTEMS as readonly string[]).includes(ecosystem)) c.ecosystem = ecosystem as Ecosystem;
     if (Object.keys(props).length > 0) c.properties = props;
+  }
+  // Maven's group and artifact make the `group:artifact` name the catalogers give (cyclonedx.ts
+  // splits it); any other group is kept in the name only when there is no purl to name the package.
+  if (group) {
+    if (c.ecosystem === "Maven") c.name = `${group}:${name}`;
+    else if (!c.purl) c.name = `${group}/${name}`;
   }
   if (!c.version && c.type === "library") c.unresolved = true;
   return c;

@@ -47,6 +47,14 @@ export function relationNames(value: string | undefined): string[] {
     .filter((n) => n !== "");
 }
 
+/**
+ * The source version of a binary whose Source: field names no version: its own version, less a
+ * binNMU suffix (`5.2.37-2+b10`: rebuilt from source 5.2.37-2 without a source change).
+ */
+function sourceVersionOf(version: string): string {
+  return version.replace(/\+b\d+$/, "");
+}
+
 const STATUS = "var/lib/dpkg/status";
 const STATUS_D = "var/lib/dpkg/status.d/";
 
@@ -85,7 +93,7 @@ export function dpkgCataloger(ctx: OsContext): Cataloger {
           hashes: [],
           licenses: [],
           sourceName: m?.[1] ?? name,
-          sourceVersion: m?.[2] ?? version,
+          sourceVersion: m?.[2] ?? sourceVersionOf(version),
           locations: [{ path: `/${entry.path}`, line: s.line, ...(entry.layer ? { layer: entry.layer } : {}) }],
           dependencies: [],
           foundBy: "dpkg",

@@ -157,7 +157,11 @@ export class OsContext {
       if (p.arch) qualifiers.arch = p.arch;
       if (p.epoch) qualifiers.epoch = p.epoch;
       if (d) qualifiers.distro = d.versionId ? `${d.id}-${d.versionId}` : d.id;
-      if (c.sourceName && c.sourceName !== c.name && p.kind === "deb") qualifiers.upstream = c.sourceName;
+      // The source package, with its version when the binary's differs (a binNMU, an epoch), as syft writes it.
+      if (p.kind === "deb" && c.sourceName) {
+        if (c.sourceVersion && c.sourceVersion !== c.version) qualifiers.upstream = `${c.sourceName}@${c.sourceVersion}`;
+        else if (c.sourceName !== c.name) qualifiers.upstream = c.sourceName;
+      }
       c.purl = new PackageURL(p.kind, purlNamespace(d, p.kind), c.name, c.version ?? null, qualifiers, null).toString();
       c.ref = c.purl;
     }

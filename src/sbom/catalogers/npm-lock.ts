@@ -182,10 +182,17 @@ function resolveDep(entries: Map<string, LockEntry>, from: string, name: string)
   return undefined;
 }
 
+/**
+ * npm's flags (arborist's calc-dep-flags) each say a package is reachable *only* through that kind
+ * of edge, and they combine: `dev` with `peer` is a peer of a dev dependency, `dev` with `optional`
+ * an optional dependency of one. `--omit=dev` leaves out every `dev` package whatever else is set
+ * (as syft and cyclonedx-npm treat it), so dev comes first. `devOptional` (dev, and also optional
+ * for production) and `optional` go with `--omit=optional`; a `peer` alone is installed (npm 7+).
+ */
 function scopeOf(e: LockEntry): Scope {
-  if (e.peer) return "peer";
   if (e.dev) return "dev";
   if (e.optional || e.devOptional) return "optional";
+  if (e.peer) return "peer";
   return "required";
 }
 

@@ -37,6 +37,32 @@ function unquote(s: string): string {
   return t;
 }
 
+/**
+ * The descriptors of a top-level key. Yarn classic quotes each descriptor on its own
+ * (`"a@>= 1, < 3", "a@^2.0.0":`, a comma inside the quotes belongs to the range); berry quotes the
+ * whole key (`"a@npm:^1.0.0, a@npm:^1.2.0":`) and, as its own parser does, splits it on commas once
+ * unquoted (its descriptors never hold a comma: berry URL-encodes them).
+ */
+function keyDescriptors(key: string, berry: boolean): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quote = "";
+  for (let i = 0; i < key.length; i++) {
+    const ch = key[i];
+    if (quote !== "") {
+      if (ch === "\\") i++;
+      else if (ch === quote) quote = "";
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === ",") {
+      parts.push(key.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(key.slice(start));
+  const unquoted = parts.map(unquote);
+  return (berry ? unquoted.flatMap((d) => d.split(",")) : unquoted).map((d) => d.trim()).filter(Boolean);
+}
+
 /** Splits `key value` (classic) or `key: value` (berry). */
 function splitField(s: string): [string, string] {
   let key: string;
@@ -69,7 +95,7 @@ export function parseYarnStanzas(text: string, file: string): { stanzas: Stanza[
     if (indent === 0) {
       if (!body.endsWith(":")) throw new InputError(`expected a package entry ending with ":"`, { file, line: i + 1, column: 1 });
       const keys = body.slice(0, -1);
-      current = { descriptors: keys.split(/,\s*/).map(unquote).filter(Boolean), line: i + 1, fields: {}, maps: {} };
+      current = { descriptors: keyDescriptors(keys, berry), line: i + 1, fields: {}, maps: {} };
       stanzas.push(current);
       mapName = undefined;
       continue;
