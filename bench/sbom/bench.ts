@@ -180,15 +180,15 @@ function main(): void {
       console.log(`cdxgen -t js --no-install-deps:       ${fmt(cdx)}`);
     }
     console.log("ratios:");
-    if (input.npm) console.log(`  cyclonedx-npm / tollgate:           ${ratio(npmPeer, tg)}   (target ≥ 15×)`);
-    console.log(`  tollgate / ${input.npm ? "(node + JSON.parse)" : "(node + read)      "}:     ${ratio(tg, baseline)}${input.npm ? "   (target ≤ 3×)" : ""}`);
-    console.log(`  cdxgen / tollgate:                  ${ratio(cdx, tg)}${input.npm ? "   (target ≥ 15×)" : ""}`);
+    if (input.npm) console.log(`  cyclonedx-npm / tollgate:           ${ratio(npmPeer, tg)}   (target ≥ 15× in CPU)`);
+    console.log(`  tollgate / ${input.npm ? "(node + JSON.parse)" : "(node + read)      "}:     ${ratio(tg, baseline)}`);
+    console.log(`  cdxgen / tollgate:                  ${ratio(cdx, tg)}${input.npm ? "   (target ≥ 15× in CPU)" : ""}`);
     console.log(`  of which CLI start-up (--version):  ${startup.ok && tg.ok && startup.cpu !== undefined && tg.cpu !== undefined ? `${((startup.cpu / tg.cpu) * 100).toFixed(0)}% of the CPU time` : "n/a"}`);
     console.log(`  library run / (node + read${input.npm ? " + parse" : ""}):   ${ratio(lib, baseline)}`);
     if (floor) {
-      const over = floor.ok && baseline.ok && floor.seconds > 3 * baseline.seconds;
-      console.log(`  floor / (node + JSON.parse):        ${ratio(floor, baseline)}${over ? "   (above 3×: the required libraries alone exceed the target)" : ""}`);
-      console.log(`  tollgate / floor:                   ${ratio(tg, floor)}`);
+      // Issue 11 restated the bar of the SBOM issue: within 1.3× of this floor in CPU.
+      console.log(`  floor / (node + JSON.parse):        ${ratio(floor, baseline)}`);
+      console.log(`  tollgate / floor:                   ${ratio(tg, floor)}   (target ≤ 1.3× in CPU)`);
     }
     if (tg.maxRssMb !== undefined) console.log(`  tollgate peak memory:               ${tg.maxRssMb.toFixed(0)} MB   (target < 200 MB)`);
   }

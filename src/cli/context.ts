@@ -50,6 +50,14 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
   const noColorEnv = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
   const color = g.color !== false && !noColorEnv && process.stdout.isTTY === true;
   let loaded: Promise<LoadedConfig> | undefined;
+  // A progress line stays on the terminal until something else is written: every other write to the
+  // terminal clears it first, so reports and notices never start in the middle of "building the SBOM…".
+  let progressShown = false;
+  const clearProgress = (): void => {
+    if (!progressShown) return;
+    progressShown = false;
+    process.stderr.write("\r\x1b[2K");
+  };
   return {
     format: g.format,
     output: g.output,
@@ -70,6 +78,7 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
       return f as T;
     },
     async writeOutput(data) {
+      clearProgress();
       if (g.output !== undefined && g.output !== "-") {
         await writeFileAtomic(g.output, data);
       } else {
@@ -77,12 +86,18 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
       }
     },
     progress(message) {
-      if (!quiet && process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${message}`);
+      if (quiet || !process.stderr.isTTY) return;
+      if (message === "") return clearProgress();
+      process.stderr.write(`\r\x1b[2K${message}`);
+      progressShown = true;
     },
     notice(message) {
-      if (!quiet) process.stderr.write(`tollgate: ${message}\n`);
+      if (quiet) return;
+      clearProgress();
+      process.stderr.write(`tollgate: ${message}\n`);
     },
     failure(message) {
+      clearProgress();
       process.stderr.write(`tollgate: ${message}\n`);
     },
     setExitCode(code) {

@@ -3,6 +3,7 @@ import type { SeverityThreshold, TollgateConfig, Waiver } from "../config/index.
 import { isCalendarDate } from "../config/dates.ts";
 import { severityRank, type Decision, type Finding, type Sbom, type Severity } from "../model/index.ts";
 import { problemLine } from "../collect/collect.ts";
+import { isUnresolved } from "../match/index.ts";
 import { purlMatches } from "./purl-match.ts";
 import { vexStatementFor, vexSubjectOf, type VexStatement } from "./vex.ts";
 
@@ -171,12 +172,12 @@ export function evaluatePolicy(findings: readonly Finding[], sbom: Sbom, config:
   // 4. Components whose version could not be resolved: coverage gaps are shown, never hidden.
   if (config.unresolved !== "ignore") {
     for (const c of sbom.components) {
-      if (!c.unresolved) continue;
+      if (!isUnresolved(c)) continue;
       decisions.push({
         outcome: config.unresolved === "fail" ? "fail" : "warn",
         rule: `unresolved:${config.unresolved}`,
         component: c,
-        message: `${c.name}: version not resolved${c.version ? ` (${c.version})` : ""}; not matched against advisories`,
+        message: `${c.name}: version not resolved${c.version ? ` (${c.version})` : ""}; not matched against advisories${c.locations[0] ? ` (${c.locations[0].path}${c.locations[0].line !== undefined ? `:${c.locations[0].line}` : ""})` : ""}`,
       });
     }
   }

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { matchComponents, matchSbom, packageKeyOf, releaseMatches } from "../../src/match/index.ts";
+import { configSchema } from "../../src/config/index.ts";
+import { evaluatePolicy } from "../../src/gate/policy.ts";
 import type { Component, Ecosystem, Sbom } from "../../src/model/index.ts";
 import { importOsvSources, VulnStore } from "../../src/vulndb/index.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";
@@ -263,6 +265,13 @@ describe("matching rules (constructed records)", () => {
       );
       assert.equal(findings.length, 0);
       assert.deepEqual([stats.noVersion, stats.noEcosystem], [2, 1]);
+      // `check` reports the same set as unresolved: scan and check count them alike (they did not).
+      const noEcoNoVersion = { ...comp("npm", "left-pad", undefined), ecosystem: undefined as unknown as Ecosystem, purl: undefined };
+      const all = [comp("npm", "lodash", undefined), comp("npm", "lodash", "^4.17.0", { unresolved: true }), noEcoNoVersion];
+      const counted = matchComponents(all, db).stats.unresolved;
+      const policy = evaluatePolicy([], { metadata: { timestamp: "", tool: { name: "t", version: "0" } }, components: all, problems: [] }, configSchema.parse({}));
+      assert.equal(counted, 3);
+      assert.equal(policy.decisions.filter((d) => d.rule.startsWith("unresolved:")).length, counted);
     } finally {
       await cleanup();
     }

@@ -1,0 +1,67 @@
+/**
+ * The progress line on a terminal is cleared before anything else is written (issue 11: `lint
+ * dockerfile` and `sbom` printed their output after a half-overwritten "building the SBOM…").
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Command } from "commander";
+import { createContext } from "../../src/cli/context.ts";
+
+const CLEAR = "\r\x1b[2K";
+
+/** Runs `fn` with stderr and stdout pretending to be terminals, and returns what reached each, in order. */
+async function onTerminal(fn: () => Promise<void>): Promise<{ stream: "out" | "err"; text: string }[]> {
+  const writes: { stream: "out" | "err"; text: string }[] = [];
+  const saved = { errTty: process.stderr.isTTY, err: process.stderr.write, out: process.stdout.write };
+  process.stderr.isTTY = true;
+  process.stderr.write = ((chunk: string | Uint8Array) => (writes.push({ stream: "err", text: String(chunk) }), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array, cb?: (e?: Error) => void) => {
+    writes.push({ stream: "out", text: String(chunk) });
+    if (typeof cb === "function") cb();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.isTTY = saved.errTty;
+    process.stderr.write = saved.err;
+    process.stdout.write = saved.out;
+  }
+  return writes;
+}
+
+describe("progress on a terminal", () => {
+  it("is cleared before the output, a notice and a failure line; never drawn twice over", async () => {
+    const writes = await onTerminal(async () => {
+      const ctx = createContext(new Command(), { exitCode: 0, debug: false }, {});
+      ctx.progress("building the SBOM…");
+      await ctx.writeOutput("REPORT\n");
+      ctx.progress("linting…");
+      ctx.notice("a notice");
+      ctx.progress("matching…");
+      ctx.failure("a failure");
+      ctx.progress("");
+    });
+    assert.deepEqual(writes, [
+      { stream: "err", text: `${CLEAR}building the SBOM…` },
+      { stream: "err", text: CLEAR },
+      { stream: "out", text: "REPORT\n" },
+      { stream: "err", text: `${CLEAR}linting…` },
+      { stream: "err", text: CLEAR },
+      { stream: "err", text: "tollgate: a notice\n" },
+      { stream: "err", text: `${CLEAR}matching…` },
+      { stream: "err", text: CLEAR },
+      { stream: "err", text: "tollgate: a failure\n" },
+    ]);
+  });
+
+  it("--quiet draws nothing, and failures still reach stderr", async () => {
+    const writes = await onTerminal(async () => {
+      const ctx = createContext(new Command(), { exitCode: 0, debug: false }, { TOLLGATE_QUIET: "1" });
+      ctx.progress("building the SBOM…");
+      ctx.notice("hidden");
+      ctx.failure("shown");
+    });
+    assert.deepEqual(writes, [{ stream: "err", text: "tollgate: shown\n" }]);
+  });
+});
