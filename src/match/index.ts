@@ -26,8 +26,10 @@ export interface MatchStats {
   matched: number;
   /** Components with no ecosystem (and no purl to derive it from). */
   noEcosystem: number;
-  /** Components without an exact version (unresolved). */
+  /** Components with an ecosystem but without an exact version: not looked up. */
   noVersion: number;
+  /** Components without an exact version, whatever their ecosystem (`isUnresolved`): what `check` reports as unresolved. */
+  unresolved: number;
   /** Components whose ecosystem has no version order in tollgate. */
   unsupportedEcosystem: number;
   /** GIT ranges met in candidate records: skipped (commit ranges need the source repository). */
@@ -59,6 +61,16 @@ const CODENAMES: Record<string, string> = {
   noble: "24.04",
 };
 
+
+/**
+ * A package without an exact version: a range, or no version at all. It is never matched (a guess
+ * would be wrong both ways), so `scan` counts it and the gate reports it (`unresolved:`), the same set.
+ * Files and operating systems are not packages and need no version.
+ */
+export function isUnresolved(c: Component): boolean {
+  if (c.unresolved === true) return true;
+  return (c.version === undefined || c.version === "") && (c.type === "library" || c.type === "framework" || c.type === "application");
+}
 
 /** How a component is looked up, or why it cannot be. */
 export function packageKeyOf(c: Component): PackageKey | "no-ecosystem" | "no-version" {
@@ -291,9 +303,10 @@ function worstSeverity(records: OsvRecord[]): SeverityScore {
 
 /** Matches a list of components; returns the findings and the run's counters. */
 export function matchComponents(components: readonly Component[], db: VulnDb): { findings: Finding[]; stats: MatchStats } {
-  const stats: MatchStats = { components: components.length, matched: 0, noEcosystem: 0, noVersion: 0, unsupportedEcosystem: 0, gitRangesSkipped: 0, findings: 0 };
+  const stats: MatchStats = { components: components.length, matched: 0, noEcosystem: 0, noVersion: 0, unresolved: 0, unsupportedEcosystem: 0, gitRangesSkipped: 0, findings: 0 };
   const findings: Finding[] = [];
   for (const c of components) {
+    if (isUnresolved(c)) stats.unresolved++;
     const key = packageKeyOf(c);
     if (key === "no-ecosystem") {
       stats.noEcosystem++;
