@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { LoadedConfig } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
+import { terminalText } from "../io/text.ts";
 
 /** The global options every command accepts (see `buildProgram`). */
 export interface GlobalOptions {
@@ -88,17 +89,17 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
     progress(message) {
       if (quiet || !process.stderr.isTTY) return;
       if (message === "") return clearProgress();
-      process.stderr.write(`\r\x1b[2K${message}`);
+      process.stderr.write(`\r\x1b[2K${terminalText(message)}`);
       progressShown = true;
     },
     notice(message) {
       if (quiet) return;
       clearProgress();
-      process.stderr.write(`tollgate: ${message}\n`);
+      process.stderr.write(`tollgate: ${terminalText(message)}\n`);
     },
     failure(message) {
       clearProgress();
-      process.stderr.write(`tollgate: ${message}\n`);
+      process.stderr.write(`tollgate: ${terminalText(message)}\n`);
     },
     setExitCode(code) {
       state.exitCode = Math.max(state.exitCode, code);

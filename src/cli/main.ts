@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { EXIT_USAGE, formatErrorLine, isTollgateError } from "../errors.ts";
+import { terminalText } from "../io/text.ts";
 import type { RunState } from "./context.ts";
 import { buildProgram } from "./program.ts";
 
@@ -19,7 +20,8 @@ export async function run(argv: readonly string[] = process.argv): Promise<numbe
       // Commander has already printed its one line (see configureOutput in program.ts).
       return EXIT_USAGE;
     }
-    process.stderr.write(`tollgate: ${formatErrorLine(e)}\n`);
+    // The message may quote the input (a file name from an image layer): never raw control characters.
+    process.stderr.write(`tollgate: ${terminalText(formatErrorLine(e))}\n`);
     if (state.debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     return isTollgateError(e) ? e.exitCode : EXIT_USAGE;
   }

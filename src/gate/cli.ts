@@ -3,6 +3,7 @@ import { examples, type CliApp } from "../cli/registry.ts";
 import type { LoadedConfig } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
+import { terminalText as t } from "../io/text.ts";
 import type { ReportFormat } from "../report/index.ts";
 import { parseTarget } from "../target/index.ts";
 import { shortFingerprint } from "./fingerprint.ts";
@@ -81,17 +82,18 @@ export function registerGateCommands(app: CliApp): void {
           await writeFileAtomic(options.emitVex, openVexDocument(result));
           if (!result.decisions.some((d) => d.suppressed)) ctx.notice(`${options.emitVex}: no waiver or VEX decision is in force; the OpenVEX document has no statements`);
         }
-        for (const n of result.notices) ctx.notice(n);
+        // Notices, problems and issue actions name packages, files and advisories: controls shown escaped.
+        for (const n of result.notices) ctx.notice(t(n));
         // Inputs not read and databases without data: on stderr as well as in every report, so that a
         // gate that could not see something never passes (or fails) without saying why.
         for (const d of result.decisions) {
           if (!d.problem && !d.rule.startsWith("db:")) continue;
-          if (d.outcome === "fail") ctx.failure(`${d.message ?? d.rule} (${d.rule})`);
-          else ctx.notice(`${d.message ?? d.rule} (${d.rule})`);
+          if (d.outcome === "fail") ctx.failure(t(`${d.message ?? d.rule} (${d.rule})`));
+          else ctx.notice(t(`${d.message ?? d.rule} (${d.rule})`));
         }
         if (options.dryRun === true) {
           if (result.issues.length === 0) process.stderr.write("tollgate: dry run: no GitHub issue actions\n");
-          for (const a of result.issues) process.stderr.write(`tollgate: dry run: ${describeIssueAction(a)}\n`);
+          for (const a of result.issues) process.stderr.write(`tollgate: dry run: ${t(describeIssueAction(a))}\n`);
         }
         if (result.outcome === "fail") ctx.setExitCode(1);
       }),
@@ -121,7 +123,8 @@ export function registerGateCommands(app: CliApp): void {
             return;
           }
           const lines = entries.map((e) =>
-            [shortFingerprint(e.fingerprint), e.status.padEnd(12), e.severity.padEnd(8), e.vulnerabilityId.padEnd(20), `${e.package}${e.version ? `@${e.version}` : ""}`, `runs ${e.runCount}`, `last ${e.lastSeen.slice(0, 10)}`, e.issueNumber !== undefined ? `#${e.issueNumber}` : ""]
+            // The store holds what lockfiles and advisories said: control characters shown escaped.
+            [t(shortFingerprint(e.fingerprint)), t(e.status).padEnd(12), t(e.severity).padEnd(8), t(e.vulnerabilityId).padEnd(20), t(`${e.package}${e.version ? `@${e.version}` : ""}`), `runs ${e.runCount}`, `last ${t(e.lastSeen.slice(0, 10))}`, e.issueNumber !== undefined ? `#${e.issueNumber}` : ""]
               .join("  ")
               .trimEnd(),
           );
@@ -147,7 +150,7 @@ export function registerGateCommands(app: CliApp): void {
         const store = await openTriageStore(storePath(options, await ctx.config()), { create: false });
         try {
           const e = await store.acknowledge(id, reason, new Date());
-          ctx.notice(`acknowledged ${shortFingerprint(e.fingerprint)} (${e.vulnerabilityId} in ${e.package})`);
+          ctx.notice(`acknowledged ${t(shortFingerprint(e.fingerprint))} (${t(e.vulnerabilityId)} in ${t(e.package)})`);
         } finally {
           await store.close();
         }

@@ -75,7 +75,7 @@ export function registerLintCommands(app: CliApp): void {
           ...(image.imageLimits ? { limits: image.imageLimits } : {}),
           progress: (m) => ctx.progress(m),
         });
-        const out = format === "json" ? lintReportJson(result.findings) : format === "sarif" ? lintReportSarif(result.findings) : lintReportTable(result.findings, result.files, "image");
+        const out = format === "json" ? lintReportJson(result.findings) : format === "sarif" ? lintReportSarif(result.findings, process.cwd(), "image") : lintReportTable(result.findings, result.files, "image");
         await ctx.writeOutput(out);
         if (reachesThreshold(result.findings, failOn)) ctx.setExitCode(1);
       }),

@@ -1,4 +1,5 @@
-import { isAbsolute, relative, sep } from "node:path";
+import { terminalText } from "../io/text.ts";
+import { sarifFileLocation, sarifInsideLocation } from "../report/sarif-location.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import type { LintFinding } from "./engine.ts";
 import { IMAGE_RULES, IMAGE_RULES_BY_ID } from "./image-rules.ts";
@@ -9,11 +10,14 @@ export function lintReportJson(findings: readonly LintFinding[]): string {
   return `${JSON.stringify({ findings }, null, 2)}\n`;
 }
 
-/** A plain table for people: one finding per line, then a count. */
+/**
+ * A plain table for people: one finding per line, then a count. File names and messages (an image's
+ * file names and Env, a Dockerfile's text) go through `terminalText`: control characters shown escaped.
+ */
 export function lintReportTable(findings: readonly LintFinding[], files: readonly string[], noun: "Dockerfile" | "image" = "Dockerfile"): string {
   const what = (n: number): string => (noun === "image" ? `${n} image${n === 1 ? "" : "s"}` : `${n} Dockerfile${n === 1 ? "" : "s"}`);
   if (findings.length === 0) return `No findings in ${what(files.length)}.\n`;
-  const rows = findings.map((f) => [f.line > 0 ? `${f.file}:${f.line}` : f.file, f.severity, f.ruleId, f.message]);
+  const rows = findings.map((f) => [terminalText(f.line > 0 ? `${f.file}:${f.line}` : f.file), f.severity, terminalText(f.ruleId), terminalText(f.message)]);
   const w0 = Math.max(...rows.map((r) => (r[0] as string).length), "LOCATION".length);
   const w1 = "warning".length;
   const lines = [`${"LOCATION".padEnd(w0)}  ${"SEVERITY".padEnd(w1)}  RULE       MESSAGE`];
@@ -36,17 +40,6 @@ export function lintSecuritySeverity(s: LintFinding["severity"]): string {
   return s === "error" ? "8.0" : s === "warning" ? "5.5" : "2.0";
 }
 
-/** A path as a SARIF artifact URI: relative to `base` when inside it, with forward slashes. */
-function artifactUri(file: string, base: string): string {
-  let p = file;
-  if (isAbsolute(p)) {
-    const r = relative(base, p);
-    if (!r.startsWith("..") && !isAbsolute(r)) p = r;
-  }
-  const posix = p.split(sep).join("/");
-  return isAbsolute(posix) ? `file://${encodeURI(posix)}` : encodeURI(posix.replace(/^\.\//, ""));
-}
-
 /** The SARIF `reportingDescriptor` of a lint rule (`TG-DF-###` or `TG-IMG-###`); `tollgate check` reuses it. */
 export function lintSarifRule(r: Pick<LintRule, "id" | "severity" | "message" | "fix" | "refs">): Record<string, unknown> {
   return {
@@ -65,22 +58,28 @@ export function lintRuleInfo(id: string): Pick<LintRule, "id" | "severity" | "me
   return RULES_BY_ID.get(id) ?? IMAGE_RULES_BY_ID.get(id);
 }
 
+/** Where the linted files are: on this machine (Dockerfiles), or inside an image (`lint image`). */
+export type LintFilesAt = "local" | "image";
+
 /**
  * The SARIF `result` of a lint finding (level from its severity, location at the file and line);
- * `ruleIndex` is its rule's index in `tool.driver.rules`, `base` the directory URIs are relative to.
+ * `ruleIndex` is its rule's index in `tool.driver.rules`, `base` the repository root that URIs are
+ * relative to (`%SRCROOT%`, as for vulnerability results: see src/report/sarif-location.ts); a file of
+ * an image (`at: "image"`) is its path in the image.
  */
-export function lintSarifResult(f: Pick<LintFinding, "ruleId" | "severity" | "file" | "line" | "message" | "fix">, ruleIndex: number, base = process.cwd()): Record<string, unknown> {
+export function lintSarifResult(f: Pick<LintFinding, "ruleId" | "severity" | "file" | "line" | "message" | "fix">, ruleIndex: number, base = process.cwd(), at: LintFilesAt = "local"): Record<string, unknown> {
+  const artifactLocation = at === "image" ? sarifInsideLocation(f.file) : sarifFileLocation(f.file, base);
   return {
     ruleId: f.ruleId,
     ruleIndex,
     level: sarifLevel(f.severity),
-    message: { text: `${f.message}. Fix: ${f.fix}` },
-    locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(f.file, base) }, ...(f.line > 0 ? { region: { startLine: f.line } } : {}) } }],
+    message: { text: terminalText(`${f.message}. Fix: ${f.fix}`) },
+    locations: [{ physicalLocation: { artifactLocation, ...(f.line > 0 ? { region: { startLine: f.line } } : {}) } }],
   };
 }
 
 /** SARIF 2.1.0 with every rule in `tool.driver.rules` (GitHub code scanning reads it). */
-export function lintReportSarif(findings: readonly LintFinding[], base = process.cwd()): string {
+export function lintReportSarif(findings: readonly LintFinding[], base = process.cwd(), at: LintFilesAt = "local"): string {
   const all = [...RULES, ...IMAGE_RULES];
   const index = new Map(all.map((r, i) => [r.id, i]));
   const sarif = {
@@ -95,7 +94,7 @@ export function lintReportSarif(findings: readonly LintFinding[], base = process
             rules: all.map(lintSarifRule),
           },
         },
-        results: findings.map((f) => lintSarifResult(f, index.get(f.ruleId) ?? 0, base)),
+        results: findings.map((f) => lintSarifResult(f, index.get(f.ruleId) ?? 0, base, at)),
       },
     ],
   };

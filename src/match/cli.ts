@@ -6,6 +6,7 @@ import { parseTarget } from "../target/index.ts";
 import { dbPathFor } from "../vulndb/cli.ts";
 import type { VulnDb } from "../vulndb/index.ts";
 import type { MatchStats } from "./index.ts";
+import { terminalText as t } from "../io/text.ts";
 
 interface ScanOptions {
   db?: string;
@@ -40,19 +41,19 @@ async function scanTarget(input: string, options: ScanOptions, ctx: CommandConte
     for (const d of databaseDecisions(sbom, db, config, new Date())) {
       if (d.outcome === "fail") ctx.setExitCode(1);
       const key = d.rule.startsWith("db:stale") ? "db.fail_when_stale" : d.rule.startsWith("db:no-data") ? "db.no_data" : "db.partial_data";
-      if (d.outcome === "fail") ctx.failure(`${d.message ?? d.rule}; failing (${key})`);
-      else ctx.notice(d.message ?? d.rule);
+      if (d.outcome === "fail") ctx.failure(`${t(d.message ?? d.rule)}; failing (${key})`);
+      else ctx.notice(t(d.message ?? d.rule));
     }
     // Inputs not read: their packages are missing from the findings (exit 1 under `unreadable: fail`).
     for (const p of sbom.problems) {
       if (config.unreadable === "fail") {
         ctx.setExitCode(1);
-        ctx.failure(`input not read: ${problemLine(p)}; failing (unreadable: fail)`);
-      } else ctx.notice(`input not read: ${problemLine(p)}`);
+        ctx.failure(`input not read: ${t(problemLine(p))}; failing (unreadable: fail)`);
+      } else ctx.notice(`input not read: ${t(problemLine(p))}`);
     }
     await noteSeenEcosystems(seenEcosystems(sbom.components).map((s) => s.key));
     if (stats.gitRangesSkipped > 0 && !ctx.quiet) ctx.notice(`${stats.gitRangesSkipped} GIT (commit) range(s) skipped: they need the source repository`);
-    if (stats.noVersion > 0) ctx.notice(`${stats.noVersion} component(s) without an exact version were not matched (unresolved)`);
+    if (stats.unresolved > 0) ctx.notice(`${stats.unresolved} component(s) without an exact version were not matched (unresolved)`);
     return { sbom, db, findings, stats };
   } catch (e) {
     db.close();
@@ -124,8 +125,8 @@ export function registerScanCommands(app: CliApp): void {
             const rec = db.get(id);
             await ctx.writeOutput(
               rec
-                ? `${id} is in the database (${rec.id}${rec.withdrawn ? `, withdrawn ${rec.withdrawn}` : ""}) but affects no component of ${input}${rec.withdrawn ? " (withdrawn records are never matched)" : ""}.\n`
-                : `${id} is not in the database ${db.path}.\n`,
+                ? `${t(id)} is in the database (${t(rec.id)}${rec.withdrawn ? `, withdrawn ${t(rec.withdrawn)}` : ""}) but affects no component of ${t(input)}${rec.withdrawn ? " (withdrawn records are never matched)" : ""}.\n`
+                : `${t(id)} is not in the database ${t(db.path)}.\n`,
             );
           }
           if (hits.length === 0) ctx.setExitCode(1);

@@ -8,6 +8,7 @@
  *                     "severity": { "level", "score", "vector", "source" }, "fixedVersions",
  *                     "matchedBy": [ { "advisoryId", "kind", "rangeType", "events", "comparison" } ] } ] }
  */
+import { terminalText as t } from "../io/text.ts";
 import type { Finding } from "../model/index.ts";
 import type { VulnDb } from "../vulndb/index.ts";
 import type { MatchStats } from "./index.ts";
@@ -63,16 +64,24 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
 
-/** A plain-text table, one row per finding. */
+/** The first `n` characters (code points, so that no surrogate pair is cut). */
+function firstChars(s: string, n: number): string {
+  return [...s].slice(0, n).join("");
+}
+
+/**
+ * A plain-text table, one row per finding. Names, versions, ids and summaries come from lockfiles
+ * and advisories: `terminalText` shows their control characters escaped (here and in `explainFinding`).
+ */
 export function findingsTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return "No known vulnerabilities found.\n";
   const rows = findings.map((f) => [
     f.severity.level + (f.severity.score !== undefined ? ` ${f.severity.score.toFixed(1)}` : ""),
-    f.id,
-    f.component.name,
-    f.component.version ?? "",
-    f.fixedVersions[0] ?? "-",
-    (f.summary ?? "").slice(0, 60),
+    t(f.id),
+    t(f.component.name),
+    t(f.component.version ?? ""),
+    t(f.fixedVersions[0] ?? "-"),
+    firstChars(t(f.summary ?? ""), 60),
   ]);
   const head = ["SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "SUMMARY"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -84,25 +93,26 @@ export function findingsTable(findings: readonly Finding[]): string {
 export function explainFinding(finding: Finding, db?: VulnDb): string {
   const c = finding.component;
   const out: string[] = [];
-  out.push(`${finding.id}${finding.summary ? `: ${finding.summary}` : ""}`);
-  out.push(`  ids:        ${finding.aliases.join(", ")}`);
-  out.push(`  package:    ${c.name} ${c.version ?? "(no version)"}${c.ecosystem ? ` (${c.ecosystem}${c.ecosystemRelease ? `:${c.ecosystemRelease}` : ""})` : ""}${c.purl ? ` ${c.purl}` : ""}`);
-  if (c.sourceName) out.push(`  source pkg: ${c.sourceName}${c.sourceVersion ? ` ${c.sourceVersion}` : ""} (distro advisories name the source package)`);
+  out.push(`${t(finding.id)}${finding.summary ? `: ${t(finding.summary)}` : ""}`);
+  out.push(`  ids:        ${t(finding.aliases.join(", "))}`);
+  out.push(`  package:    ${t(c.name)} ${t(c.version ?? "(no version)")}${c.ecosystem ? ` (${t(c.ecosystem)}${c.ecosystemRelease ? `:${t(c.ecosystemRelease)}` : ""})` : ""}${c.purl ? ` ${t(c.purl)}` : ""}`);
+  if (c.sourceName) out.push(`  source pkg: ${t(c.sourceName)}${c.sourceVersion ? ` ${t(c.sourceVersion)}` : ""} (distro advisories name the source package)`);
   const s = finding.severity;
-  out.push(`  severity:   ${s.level}${s.score !== undefined ? ` ${s.score.toFixed(1)}` : ""}${s.vector ? ` ${s.vector}` : ""} (from ${s.source})`);
-  out.push(`  fixed in:   ${finding.fixedVersions.length > 0 ? finding.fixedVersions.join(", ") : "no fixed version published"}`);
+  out.push(`  severity:   ${s.level}${s.score !== undefined ? ` ${s.score.toFixed(1)}` : ""}${s.vector ? ` ${t(s.vector)}` : ""} (from ${t(s.source)})`);
+  out.push(`  fixed in:   ${finding.fixedVersions.length > 0 ? t(finding.fixedVersions.join(", ")) : "no fixed version published"}`);
   out.push("  matched by:");
   for (const r of finding.matchedBy) {
-    const events = r.events ? ` ${r.events.map((e) => JSON.stringify(e)).join(" ")}` : "";
-    out.push(`    ${r.advisoryId}: ${r.kind === "range" ? `${r.rangeType} range` : "versions list"}${events}`);
-    out.push(`      ${r.comparison}`);
+    // JSON.stringify escapes C0 controls but not DEL, C1 or bidi controls: terminalText after it.
+    const events = r.events ? ` ${r.events.map((e) => t(JSON.stringify(e))).join(" ")}` : "";
+    out.push(`    ${t(r.advisoryId)}: ${r.kind === "range" ? `${t(String(r.rangeType))} range` : "versions list"}${events}`);
+    out.push(`      ${t(r.comparison)}`);
   }
   if (db) {
     for (const id of new Set(finding.matchedBy.map((r) => r.advisoryId))) {
       const rec = db.get(id);
       if (!rec) continue;
-      out.push(`  record ${rec.id}: modified ${rec.modified}${rec.published ? `, published ${rec.published}` : ""}${rec.aliases?.length ? `, aliases ${rec.aliases.join(", ")}` : ""}`);
-      for (const ref of (rec.references ?? []).slice(0, 5)) out.push(`    ${ref.type} ${ref.url}`);
+      out.push(`  record ${t(rec.id)}: modified ${t(rec.modified)}${rec.published ? `, published ${t(rec.published)}` : ""}${rec.aliases?.length ? `, aliases ${t(rec.aliases.join(", "))}` : ""}`);
+      for (const ref of (rec.references ?? []).slice(0, 5)) out.push(`    ${t(ref.type)} ${t(ref.url)}`);
     }
   }
   return out.join("\n") + "\n";

@@ -2,6 +2,7 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { atOrAbove } from "../gate/policy.ts";
 import type { CheckResult, ShownDecision } from "../gate/types.ts";
 import type { Component, Decision, Location, Severity } from "../model/index.ts";
+import { sarifFileLocation, sarifInsideLocation, type ArtifactLocation } from "./sarif-location.ts";
 
 /** Options every report writer takes. */
 export interface ReportOptions {
@@ -29,20 +30,33 @@ export function findingDecisions(r: CheckResult): ShownDecision[] {
   return shownDecisions(r).filter((d) => d.finding !== undefined);
 }
 
-/** The file a component was found in, relative to `baseDir`, with forward slashes. */
-export function locationUri(r: CheckResult, loc: Location, baseDir = process.cwd()): string {
+/**
+ * The absolute path of a location in a source tree (`dir` and `file` targets; a relative target path
+ * is relative to the cwd it was read from), or undefined for a path inside an image or SBOM.
+ */
+export function localPath(r: CheckResult, loc: Location): string | undefined {
   const t = r.target;
+  if (t.kind !== "dir" && t.kind !== "file") return undefined;
   let p = loc.path;
-  if (t.kind !== "dir" && t.kind !== "file") {
-    // A path inside an image or SBOM: keep it as it is there, without the leading slash.
-    return p.replace(/^\/+/, "");
-  }
   if (!isAbsolute(p)) {
     const rootDir = t.kind === "dir" ? t.path : join(t.path, "..");
     p = t.kind === "file" && loc.path === t.path ? t.path : join(rootDir, loc.path);
   }
-  p = relative(baseDir, resolve(baseDir, p));
-  return p.split(sep).join("/");
+  return resolve(p);
+}
+
+/** The file a component was found in, relative to `baseDir`, with forward slashes. */
+export function locationUri(r: CheckResult, loc: Location, baseDir = process.cwd()): string {
+  const abs = localPath(r, loc);
+  // A path inside an image or SBOM: keep it as it is there, without the leading slash.
+  if (abs === undefined) return loc.path.replace(/^\/+/, "");
+  return relative(resolve(baseDir), abs).split(sep).join("/");
+}
+
+/** A location as a SARIF `artifactLocation` (see sarif-location.ts: `%SRCROOT%`-relative in the repository). */
+export function sarifLocation(r: CheckResult, loc: Location, baseDir = process.cwd()): ArtifactLocation {
+  const abs = localPath(r, loc);
+  return abs === undefined ? sarifInsideLocation(loc.path) : sarifFileLocation(abs, baseDir);
 }
 
 export function primaryLocation(c: Component): Location | undefined {
@@ -72,16 +86,66 @@ export function sortDecisions<T extends Decision>(ds: T[]): T[] {
   });
 }
 
+/**
+ * Whether a decision is about an input rather than a finding: a file the run could not read (rule
+ * `unreadable:fail|warn`, with the `problem`) or an ecosystem of the target that the vulnerability
+ * database has no records for (`db:no-data…`). Every report shows these apart from the findings.
+ */
+export function isInputDecision(d: Decision): boolean {
+  return !d.finding && (d.problem !== undefined || d.rule.startsWith("unreadable:") || d.rule.startsWith("db:no-data"));
+}
+
+/** The decisions about inputs not read (see `isInputDecision`), failing first. */
+export function inputDecisions(r: CheckResult): Decision[] {
+  return sortDecisions(r.decisions.filter(isInputDecision));
+}
+
+/** The file of an input not read, relative to `baseDir` like the findings' locations, or undefined. */
+export function problemPath(r: CheckResult, d: Decision, baseDir?: string): string | undefined {
+  return d.problem?.file ? locationUri(r, { path: d.problem.file }, baseDir) : undefined;
+}
+
+/**
+ * One line for an input not read, not sanitised: `file:line: message (source)` with the file as
+ * `problemPath` gives it (a message that already starts with the file keeps its own line:column);
+ * the decision's message for a decision without a problem (`db:no-data`).
+ */
+export function inputLine(r: CheckResult, d: Decision, baseDir?: string): string {
+  const p = d.problem;
+  if (!p) return d.message ?? d.rule;
+  const where = problemPath(r, d, baseDir);
+  if (where === undefined || !p.file) return `${p.message} (${p.source})`;
+  if (p.message.startsWith(p.file)) return `${where}${p.message.slice(p.file.length)} (${p.source})`;
+  return `${where}${p.line !== undefined ? `:${p.line}` : ""}: ${p.message} (${p.source})`;
+}
+
 export function packageLabel(c: Component): string {
   return `${c.name}${c.version ? `@${c.version}` : ""}`;
 }
 
-/** The one-line verdict. */
+/** "1 input" / "2 inputs". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * The one-line verdict. When inputs could not be read it says so first (that is why a gate with no
+ * failing finding fails): `FAIL: 2 inputs could not be read; …`.
+ */
 export function verdictLine(r: CheckResult): string {
   const ds = r.decisions;
   const n = (o: Decision["outcome"]) => ds.filter((d) => d.outcome === o && d.finding).length;
   const suppressed = ds.filter((d) => d.suppressed).length;
-  const other = ds.filter((d) => !d.finding && d.outcome === "fail").length;
+  const inputs = ds.filter(isInputDecision);
+  const other = ds.filter((d) => !d.finding && d.outcome === "fail" && !isInputDecision(d)).length;
+  const unread = (o: Decision["outcome"]) => inputs.filter((d) => d.outcome === o && !d.rule.startsWith("db:no-data")).length;
+  const noData = (o: Decision["outcome"]) => inputs.filter((d) => d.outcome === o && d.rule.startsWith("db:no-data")).length;
+  const reasons: string[] = [];
+  if (unread("fail") > 0) reasons.push(`${count(unread("fail"), "input")} could not be read`);
+  if (noData("fail") > 0) reasons.push(`no vulnerability data for ${count(noData("fail"), "ecosystem")}`);
+  const notes: string[] = [];
+  if (unread("warn") > 0) notes.push(`${count(unread("warn"), "input")} not read (warning)`);
+  if (noData("warn") > 0) notes.push(`no vulnerability data for ${count(noData("warn"), "ecosystem")} (warning)`);
   const lint = r.lint ? `; Dockerfile lint ${r.lint.outcome === "fail" ? "failed" : "passed"} (${r.lint.findings.length} finding(s))` : "";
-  return `${r.outcome === "fail" ? "FAIL" : "PASS"}: ${r.findings.length} finding(s) in ${r.sbom.components.length} component(s): ${n("fail")} failing, ${n("warn")} warning, ${n("triage")} triaged, ${suppressed} suppressed${other ? `; ${other} other policy failure(s)` : ""}${lint}`;
+  return `${r.outcome === "fail" ? "FAIL" : "PASS"}: ${reasons.map((x) => `${x}; `).join("")}${r.findings.length} finding(s) in ${r.sbom.components.length} component(s): ${n("fail")} failing, ${n("warn")} warning, ${n("triage")} triaged, ${suppressed} suppressed${other ? `; ${other} other policy failure(s)` : ""}${notes.map((x) => `; ${x}`).join("")}${lint}`;
 }

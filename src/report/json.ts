@@ -1,16 +1,23 @@
 import type { CheckResult } from "../gate/types.ts";
 import { countBySeverity } from "../gate/policy.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { locationUri, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
+import type { Decision } from "../model/index.ts";
+import { inputDecisions, locationUri, problemPath, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**
  * The JSON report of `tollgate check`: a documented, versioned schema
- * (src/report/check-report.schema.json, `schemaVersion` "1.1"; 1.1 added the lint findings' `fix`, `refs`
- * and `fingerprint`). Additive changes keep the major
- * version; a field removed or changed in meaning bumps it.
+ * (src/report/check-report.schema.json, `schemaVersion` "1.2"; 1.1 added the lint findings' `fix`, `refs`
+ * and `fingerprint`; 1.2 added `unreadable`, the inputs the run could not read, and `problem` on policy
+ * decisions). Additive changes keep the major version; a field removed or changed in meaning bumps it.
  */
 
-export const CHECK_REPORT_SCHEMA_VERSION = "1.1";
+export const CHECK_REPORT_SCHEMA_VERSION = "1.2";
+
+/** An input-not-read decision's problem, its file relative to `baseDir` as the findings' locations are. */
+function problemJson(r: CheckResult, d: Decision, options: ReportOptions): { source: string; file: string | null; line: number | null; message: string } | null {
+  const p = d.problem;
+  return p ? { source: p.source, file: problemPath(r, d, options.baseDir) ?? null, line: p.line ?? null, message: p.message } : null;
+}
 
 export function jsonReport(r: CheckResult, options: ReportOptions = {}): string {
   const shown = sortDecisions(shownDecisions(r));
@@ -36,6 +43,8 @@ export function jsonReport(r: CheckResult, options: ReportOptions = {}): string 
       bySeverity: countBySeverity(r.findings),
       byOutcome,
       unresolved: r.sbom.components.filter((c) => c.unresolved).length,
+      // Since 1.2: the inputs not read (the length of `unreadable`).
+      unreadable: inputDecisions(r).length,
     },
     findings: findings.map((d) => {
       const f = d.finding!;
@@ -67,11 +76,21 @@ export function jsonReport(r: CheckResult, options: ReportOptions = {}): string 
         matchedBy: f.matchedBy.map((m) => ({ advisoryId: m.advisoryId, kind: m.kind, comparison: m.comparison })),
       };
     }),
+    // Every decision that is not about a finding, inputs not read included (since 1.2 with `problem`).
     policyDecisions: other.map((d) => ({
       outcome: d.outcome,
       rule: d.rule,
       message: d.message ?? null,
       component: d.component ? { name: d.component.name, version: d.component.version ?? null, purl: d.component.purl ?? null } : null,
+      problem: problemJson(r, d, options),
+    })),
+    // Since 1.2: the inputs the run could not read (a malformed lockfile, a file over a size limit, a
+    // cataloger failure; an ecosystem without vulnerability data), failing or warning, with the file.
+    unreadable: inputDecisions(r).map((d) => ({
+      outcome: d.outcome,
+      rule: d.rule,
+      message: d.message ?? null,
+      problem: problemJson(r, d, options),
     })),
     waivers: r.waivers.map((w) => ({ ids: w.ids, package: w.package ?? null, reason: w.reason, owner: w.owner ?? null, expires: w.expires, status: w.status, matched: w.matched })),
     remediation: r.remediation,

@@ -1,22 +1,23 @@
 import { XMLBuilder } from "fast-xml-parser";
 import type { CheckResult } from "../gate/types.ts";
-import { packageLabel, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
+import { xmlText } from "../io/text.ts";
+import { inputDecisions, inputLine, isInputDecision, packageLabel, problemPath, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**
  * JUnit XML (the Ant/Surefire dialect CI systems read): one test case per reported finding or policy
  * decision; a failing decision is a `<failure>`, a suppressed finding is `<skipped>` with its reason.
+ * An input the run could not read (a malformed lockfile, a file over a limit, an ecosystem without
+ * vulnerability data) is a test case of its own (classname `tollgate.input`): an `<error>` when it
+ * fails the gate (counted in `errors`: the test could not run), `<skipped>` with the reason when the
+ * policy makes it a warning. Text is `xmlText`: control characters shown escaped, none that XML 1.0
+ * cannot carry.
  */
 
-/** XML 1.0 cannot carry most control characters, even escaped: drop them. */
-function xmlText(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "");
-}
-
-export function junitReport(r: CheckResult, _options: ReportOptions = {}): string {
-  const ds = sortDecisions(shownDecisions(r));
+export function junitReport(r: CheckResult, options: ReportOptions = {}): string {
+  const ds = sortDecisions(shownDecisions(r)).filter((d) => !isInputDecision(d));
   let failures = 0;
   let skipped = 0;
+  let errors = 0;
   const cases = ds.map((d) => {
     const f = d.finding;
     const name = f ? `${f.id} in ${packageLabel(f.component)}` : d.rule;
@@ -36,6 +37,20 @@ export function junitReport(r: CheckResult, _options: ReportOptions = {}): strin
     }
     return tc;
   });
+  for (const d of inputDecisions(r)) {
+    const where = problemPath(r, d, options.baseDir);
+    const line = inputLine(r, d, options.baseDir);
+    const name = d.problem ? `input not read: ${where ?? d.problem.source}${where !== undefined && d.problem.line !== undefined ? `:${d.problem.line}` : ""}` : (d.message ?? d.rule);
+    const tc: Record<string, unknown> = { "@_name": xmlText(name), "@_classname": "tollgate.input" };
+    if (d.outcome === "fail") {
+      errors++;
+      tc.error = { "@_message": xmlText(line), "@_type": xmlText(d.rule), "#text": xmlText(`${d.message ?? line}\nrule: ${d.rule}`) };
+    } else {
+      skipped++;
+      tc.skipped = { "@_message": xmlText(`${d.outcome}: ${line}`) };
+    }
+    cases.push(tc);
+  }
   for (const l of r.lint?.findings ?? []) {
     const tc: Record<string, unknown> = { "@_name": xmlText(`${l.rule} ${l.file}${l.line !== undefined ? `:${l.line}` : ""}`), "@_classname": "tollgate.lint" };
     if (l.failing) {
@@ -52,13 +67,13 @@ export function junitReport(r: CheckResult, _options: ReportOptions = {}): strin
       "@_name": "tollgate check",
       "@_tests": cases.length,
       "@_failures": failures,
-      "@_errors": 0,
+      "@_errors": errors,
       "@_skipped": skipped,
       testsuite: {
         "@_name": xmlText(`tollgate check ${r.target.input}`),
         "@_tests": cases.length,
         "@_failures": failures,
-        "@_errors": 0,
+        "@_errors": errors,
         "@_skipped": skipped,
         "@_timestamp": r.generatedAt,
         testcase: cases,

@@ -2,22 +2,16 @@ import type { CheckResult } from "../gate/types.ts";
 import { countBySeverity } from "../gate/policy.ts";
 import { describeIssueAction } from "../gate/github.ts";
 import { shortFingerprint } from "../gate/fingerprint.ts";
-import { findingDecisions, packageLabel, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
+import { markdownCode as code, markdownText as mdCell } from "../io/text.ts";
+import { findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**
  * Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`: counts by severity, the failing
  * findings with their fixed versions, the grouped upgrades, waivers with their expiry, VEX decisions
- * with their justification, and what went to triage.
+ * with their justification, and what went to triage. Inputs the run could not read come first, in a
+ * section of their own. Every text from packages, files and advisories goes through `markdownText`
+ * (or `markdownCode`): it stays text, never a link, raw HTML, a mention or a new cell.
  */
-
-/** Escapes text for a Markdown table cell (and neutralises HTML and mentions from advisory text). */
-export function mdCell(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/(^|[\s(])@/g, "$1@\u200b").replace(/\r?\n/g, " ");
-}
-
-function code(s: string): string {
-  return `\`${s.replace(/`/g, "'")}\``;
-}
 
 /**
  * Rows per table: a PR comment holds 65,536 characters and a step summary 1 MiB, so long tables end
@@ -30,7 +24,7 @@ function capped<T>(rows: T[], out: string[], render: (row: T) => string): void {
   if (rows.length > MARKDOWN_MAX_ROWS) out.push(`\n… and ${rows.length - MARKDOWN_MAX_ROWS} more (see the JSON or SARIF report)`);
 }
 
-export function markdownReport(r: CheckResult, _options: ReportOptions = {}): string {
+export function markdownReport(r: CheckResult, options: ReportOptions = {}): string {
   const out: string[] = [];
   const counts = countBySeverity(r.findings);
   const ds = sortDecisions(findingDecisions(r));
@@ -45,6 +39,16 @@ export function markdownReport(r: CheckResult, _options: ReportOptions = {}): st
   out.push("|---:|---:|---:|---:|---:|");
   out.push(`| ${counts.CRITICAL} | ${counts.HIGH} | ${counts.MEDIUM} | ${counts.LOW} | ${counts.UNKNOWN + counts.NONE} |`);
   out.push("");
+  const inputs = inputDecisions(r);
+  if (inputs.length > 0) {
+    const failed = inputs.filter((d) => d.outcome === "fail").length;
+    out.push(`### Inputs not read (${inputs.length})`);
+    out.push("");
+    out.push(failed > 0 ? `The gate fails closed: ${failed} input(s) could not be read, so their vulnerabilities are unknown.` : "These inputs could not be read (a warning under the policy): their vulnerabilities are unknown.");
+    out.push("");
+    capped(inputs, out, (d) => `- **${d.outcome}** ${mdCell(inputLine(r, d, options.baseDir))}`);
+    out.push("");
+  }
   if (failing.length > 0) {
     out.push(`### Failing (${failing.length})`);
     out.push("");
@@ -56,7 +60,7 @@ export function markdownReport(r: CheckResult, _options: ReportOptions = {}): st
     });
     out.push("");
   }
-  const others = shownDecisions(r).filter((d) => !d.finding && d.outcome === "fail");
+  const others = shownDecisions(r).filter((d) => !d.finding && d.outcome === "fail" && !isInputDecision(d));
   if (others.length > 0) {
     out.push("### Other failures");
     out.push("");
@@ -68,7 +72,7 @@ export function markdownReport(r: CheckResult, _options: ReportOptions = {}): st
     out.push("");
     for (const u of r.remediation.upgrades) {
       const reach = u.withinDeclaredRange === "yes" ? " (within the declared range: a lockfile update is enough)" : u.withinDeclaredRange === "no" ? " (outside the declared range: change the version range)" : "";
-      out.push(`- upgrade ${code(u.name)} from ${u.from ?? "?"} to **${u.to}** fixes ${u.fixes.length} finding(s): ${u.fixes.map(mdCell).join(", ")}${reach}`);
+      out.push(`- upgrade ${code(u.name)} from ${mdCell(u.from ?? "?")} to **${mdCell(u.to)}** fixes ${u.fixes.length} finding(s): ${u.fixes.map(mdCell).join(", ")}${reach}`);
     }
     out.push("");
   }
@@ -93,7 +97,7 @@ export function markdownReport(r: CheckResult, _options: ReportOptions = {}): st
     capped(suppressed, out, (d) => {
       const f = d.finding!;
       const s = d.suppressed!;
-      return `| ${mdCell(f.id)} | ${mdCell(packageLabel(f.component))} | ${s.by === "vex" ? `VEX ${mdCell(d.rule.replace(/^vex:/, ""))}` : "waiver"} | ${mdCell(s.justification ?? s.detail)} | ${s.expires ?? ""} |`;
+      return `| ${mdCell(f.id)} | ${mdCell(packageLabel(f.component))} | ${s.by === "vex" ? `VEX ${mdCell(d.rule.replace(/^vex:/, ""))}` : "waiver"} | ${mdCell(s.justification ?? s.detail)} | ${mdCell(s.expires ?? "")} |`;
     });
     out.push("");
   }
@@ -103,7 +107,7 @@ export function markdownReport(r: CheckResult, _options: ReportOptions = {}): st
     out.push("| Ids | Package | Owner | Expires | Status | Matched |");
     out.push("|---|---|---|---|---|---:|");
     for (const w of r.waivers) {
-      out.push(`| ${mdCell(w.ids.join(", "))} | ${mdCell(w.package ?? "any")} | ${mdCell(w.owner ?? "")} | ${w.expires} | ${w.status === "active" ? "active" : `**${w.status}**`} | ${w.matched} |`);
+      out.push(`| ${mdCell(w.ids.join(", "))} | ${mdCell(w.package ?? "any")} | ${mdCell(w.owner ?? "")} | ${mdCell(w.expires)} | ${w.status === "active" ? "active" : `**${w.status}**`} | ${w.matched} |`);
     }
     out.push("");
   }
@@ -135,7 +139,7 @@ export function markdownReport(r: CheckResult, _options: ReportOptions = {}): st
   if (r.lint && r.lint.findings.length > 0) {
     out.push(`### Dockerfile lint (${r.lint.outcome})`);
     out.push("");
-    for (const l of r.lint.findings) out.push(`- ${mdCell(l.rule)} ${l.severity} ${code(`${l.file}${l.line !== undefined ? `:${l.line}` : ""}`)}: ${mdCell(l.message)}`);
+    for (const l of r.lint.findings) out.push(`- ${mdCell(l.rule)} ${mdCell(l.severity)} ${code(`${l.file}${l.line !== undefined ? `:${l.line}` : ""}`)}: ${mdCell(l.message)}`);
     out.push("");
   }
   return `${out.join("\n").trimEnd()}\n`;

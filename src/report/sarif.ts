@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
 import { lintFindingFingerprint } from "../gate/fingerprint.ts";
 import type { CheckResult } from "../gate/types.ts";
 import type { Finding, Severity } from "../model/index.ts";
 import { lintRuleInfo, lintSarifResult, lintSarifRule } from "../lint/report.ts";
+import { markdownText, terminalText } from "../io/text.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { findingDecisions, locationUri, packageLabel, primaryLocation, sortDecisions, type ReportOptions } from "./common.ts";
+import { findingDecisions, inputDecisions, inputLine, packageLabel, primaryLocation, sarifLocation, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**
  * SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability (with `security-severity`, which
@@ -13,7 +13,12 @@ import { findingDecisions, locationUri, packageLabel, primaryLocation, sortDecis
  * severity, and a stable `partialFingerprints` entry (the finding's fingerprint) so that alerts are
  * tracked across runs. Waived and VEX-suppressed findings carry a SARIF `suppressions` entry.
  * Dockerfile lint findings of the check are results of their own `TG-DF-###` rules in the same run
- * (one run per tool and category, as GitHub code scanning wants), at the Dockerfile line.
+ * (one run per tool and category, as GitHub code scanning wants), at the Dockerfile line. Paths follow
+ * one convention (sarif-location.ts): relative to the repository root (`baseDir`, else the cwd) under
+ * `uriBaseId` `%SRCROOT%`. Inputs the run could not read make `invocations[0].executionSuccessful`
+ * false, with one `toolExecutionNotifications` entry each (error when it fails the gate, warning when
+ * the policy makes it a warning) at the file and line. Text from packages and advisories is
+ * `terminalText` in plain-text messages and `markdownText` in `help.markdown`.
  */
 
 const SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -44,7 +49,7 @@ function sarifFingerprint(fingerprint: string, path: string | undefined): string
 }
 
 function helpUri(f: Finding): string {
-  if (f.id.startsWith("GHSA-")) return `https://github.com/advisories/${f.id}`;
+  if (f.id.startsWith("GHSA-")) return `https://github.com/advisories/${encodeURIComponent(f.id)}`;
   return `https://osv.dev/vulnerability/${encodeURIComponent(f.id)}`;
 }
 
@@ -60,12 +65,12 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
     rules.push({
       id: f.id,
       name: f.id.replace(/[^A-Za-z0-9]/g, ""),
-      shortDescription: { text: f.summary ?? `${f.id} in ${f.component.name}` },
-      fullDescription: { text: `${f.summary ?? f.id}. Aliases: ${f.aliases.join(", ") || "none"}.` },
+      shortDescription: { text: terminalText(f.summary ?? `${f.id} in ${f.component.name}`) },
+      fullDescription: { text: terminalText(`${f.summary ?? f.id}. Aliases: ${f.aliases.join(", ") || "none"}.`) },
       helpUri: helpUri(f),
       help: {
-        text: `${f.summary ?? f.id} (${f.severity.level}). ${fixed} See ${helpUri(f)}.`,
-        markdown: `**${f.summary ?? f.id}** (${f.severity.level})\n\n${fixed}\n\n[${f.id}](${helpUri(f)})`,
+        text: terminalText(`${f.summary ?? f.id} (${f.severity.level}). ${fixed} See ${helpUri(f)}.`),
+        markdown: `**${markdownText(f.summary ?? f.id)}** (${f.severity.level})\n\n${markdownText(fixed)}\n\n[${markdownText(f.id)}](${helpUri(f)})`,
       },
       defaultConfiguration: { level: level(f.severity.level) },
       properties: {
@@ -83,12 +88,12 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
       ruleId: f.id,
       ruleIndex: ruleIndex.get(f.id),
       level: level(f.severity.level),
-      message: { text: `${packageLabel(f.component)} is affected by ${f.id} (${f.severity.level}): ${d.outcome} by ${d.rule}.${fixed}` },
+      message: { text: terminalText(`${packageLabel(f.component)} is affected by ${f.id} (${f.severity.level}): ${d.outcome} by ${d.rule}.${fixed}`) },
       locations: loc
         ? [
             {
               physicalLocation: {
-                artifactLocation: { uri: locationUri(r, loc, options.baseDir) },
+                artifactLocation: sarifLocation(r, loc, options.baseDir),
                 ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}),
               },
               logicalLocations: [{ name: f.component.purl ?? packageLabel(f.component), kind: "package" }],
@@ -128,10 +133,11 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
     if (index === undefined) {
       index = rules.length;
       ruleIndex.set(l.rule, index);
-      rules.push(rule ? lintSarifRule(rule) : { id: l.rule, shortDescription: { text: l.message }, defaultConfiguration: { level: lintLevel(l.severity) } });
+      rules.push(rule ? lintSarifRule(rule) : { id: l.rule, shortDescription: { text: terminalText(l.message) }, defaultConfiguration: { level: lintLevel(l.severity) } });
     }
+    // The Dockerfile as found (relative to the cwd, or absolute): the same %SRCROOT% convention as above.
     const result = lintSarifResult(
-      { ruleId: l.rule, severity: lintSeverity(l.severity), file: resolve(l.file), line: l.line ?? 0, message: l.message, fix: l.fix ?? rule?.fix ?? "see the rule" },
+      { ruleId: l.rule, severity: lintSeverity(l.severity), file: l.file, line: l.line ?? 0, message: l.message, fix: l.fix ?? rule?.fix ?? "see the rule" },
       index,
       base,
     );
@@ -147,6 +153,23 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
     result.properties = { failing: l.failing, refs: l.refs ?? rule?.refs ?? [] };
     results.push(result);
   }
+  // Inputs not read: the analysis did not cover them, so the run did not execute successfully.
+  const inputs = inputDecisions(r);
+  const notifications = inputs.map((d) => {
+    const p = d.problem;
+    const n: Record<string, unknown> = {
+      level: d.outcome === "fail" ? "error" : "warning",
+      message: { text: terminalText(`${d.problem ? "input not read: " : ""}${inputLine(r, d, options.baseDir)}`) },
+      descriptor: { id: d.rule },
+    };
+    if (p?.file) {
+      n.locations = [{ physicalLocation: { artifactLocation: sarifLocation(r, { path: p.file }, base), ...(p.line !== undefined && p.line > 0 ? { region: { startLine: p.line } } : {}) } }];
+    }
+    if (p) n.properties = { source: p.source };
+    return n;
+  });
+  const invocation: Record<string, unknown> = { executionSuccessful: inputs.length === 0, exitCode: r.outcome === "fail" ? 1 : 0 };
+  if (notifications.length > 0) invocation.toolExecutionNotifications = notifications;
   const log = {
     $schema: SCHEMA,
     version: "2.1.0",
@@ -162,7 +185,7 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
         },
         automationDetails: { id: `tollgate/check/${r.targetKey}/` },
         results,
-        invocations: [{ executionSuccessful: true, exitCode: r.outcome === "fail" ? 1 : 0 }],
+        invocations: [invocation],
       },
     ],
   };

@@ -1,21 +1,20 @@
 import type { CheckResult } from "../gate/types.ts";
 import type { Severity } from "../model/index.ts";
 import { describeIssueAction } from "../gate/github.ts";
-import { packageLabel, shownDecisions, sortDecisions, verdictLine, type ReportOptions } from "./common.ts";
+import { terminalText as clean } from "../io/text.ts";
+import { inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, verdictLine, type ReportOptions } from "./common.ts";
 
-/** The table for people at a terminal: one line per reported finding, then policy notes and upgrades. */
+/**
+ * The table for people at a terminal: one line per reported finding, then the inputs that could not
+ * be read, policy notes and upgrades. Every text from packages, files and advisories goes through
+ * `terminalText` (control characters shown escaped); colour is added after.
+ */
 
 export interface TableOptions extends ReportOptions {
   color?: boolean;
 }
 
 const COLORS: Partial<Record<Severity | "fail" | "pass", string>> = { CRITICAL: "\x1b[1;31m", HIGH: "\x1b[31m", MEDIUM: "\x1b[33m", LOW: "\x1b[36m", fail: "\x1b[1;31m", pass: "\x1b[1;32m" };
-
-/** Strips terminal control sequences from text that came from advisories or lockfiles. */
-function clean(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
-}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
@@ -51,7 +50,13 @@ export function tableReport(r: CheckResult, options: TableOptions = {}): string 
     }
     lines.push("");
   }
-  for (const d of ds.filter((x) => !x.finding)) lines.push(`${d.outcome.toUpperCase()}  ${clean(d.message ?? d.rule)}`);
+  const inputs = inputDecisions(r);
+  if (inputs.length > 0) {
+    lines.push(`Inputs not read (${inputs.length}):`);
+    for (const d of inputs) lines.push(paint(d.outcome === "fail" ? "fail" : "MEDIUM", `  ${d.outcome.toUpperCase()}  ${clean(inputLine(r, d, options.baseDir))}`));
+    lines.push("");
+  }
+  for (const d of ds.filter((x) => !x.finding && !isInputDecision(x))) lines.push(`${d.outcome.toUpperCase()}  ${clean(d.message ?? d.rule)}`);
   if (r.remediation.upgrades.length > 0) {
     lines.push("Upgrades:");
     for (const u of r.remediation.upgrades) {
@@ -59,9 +64,9 @@ export function tableReport(r: CheckResult, options: TableOptions = {}): string 
       lines.push(`  upgrade ${clean(u.name)} from ${clean(u.from ?? "?")} to ${clean(u.to)} fixes ${u.fixes.length} finding(s)${reach}`);
     }
   }
-  if (r.triage) lines.push(`Triage: ${r.triage.entries.length} below the fail threshold (${r.triage.firstSeen} new, ${r.triage.recurring} recurring, ${r.triage.fixed} fixed) in ${r.triage.store}`);
+  if (r.triage) lines.push(`Triage: ${r.triage.entries.length} below the fail threshold (${r.triage.firstSeen} new, ${r.triage.recurring} recurring, ${r.triage.fixed} fixed) in ${clean(r.triage.store)}`);
   for (const a of r.issues) lines.push(`Issue: ${clean(describeIssueAction(a))}`);
-  if (r.lint) for (const l of r.lint.findings) lines.push(`LINT  ${clean(l.rule)} ${l.severity} ${clean(l.file)}${l.line !== undefined ? `:${l.line}` : ""} ${clean(l.message)}`);
+  if (r.lint) for (const l of r.lint.findings) lines.push(`LINT  ${clean(l.rule)} ${clean(l.severity)} ${clean(l.file)}${l.line !== undefined ? `:${l.line}` : ""} ${clean(l.message)}`);
   lines.push(paint(r.outcome, verdictLine(r)));
   return `${lines.join("\n")}\n`;
 }

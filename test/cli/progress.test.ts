@@ -65,3 +65,17 @@ describe("progress on a terminal", () => {
     assert.deepEqual(writes, [{ stream: "err", text: "tollgate: shown\n" }]);
   });
 });
+
+describe("notices and errors from hostile data", () => {
+  it("notice and failure lines never carry raw control characters (a file name from an image layer)", async () => {
+    const writes = await onTerminal(async () => {
+      const ctx = createContext(new Command(), { exitCode: 0, debug: false }, {});
+      ctx.notice("usr/lib/\x1b]8;;http://evil\x07x\x1b]8;;\x07: not read");
+      ctx.failure("a\x1b[2Jb\u202ec");
+    });
+    assert.deepEqual(
+      writes.map((w) => w.text),
+      ["tollgate: usr/lib/\\u001b]8;;http://evil\\u0007x\\u001b]8;;\\u0007: not read\n", "tollgate: a\\u001b[2Jb\\u202ec\n"],
+    );
+  });
+});

@@ -107,6 +107,39 @@ describe("scan and explain", () => {
     assert.match(r.stderr, /^tollgate: .*nodb\.db: no vulnerability database here: run `tollgate db update`/);
     assert.equal(r.stderr.trim().split("\n").length, 1);
   });
+
+  test("scan, scan --explain and explain show a hostile package name, summary and file name escaped: no raw ESC or BEL on stdout or stderr", async () => {
+    const ESC = "\u001b";
+    const BEL = "\u0007";
+    // Lowercase: npm names are lowercased in the purl that matching uses.
+    const name = `evil${ESC}]8;;http://evil${BEL}x${ESC}]8;;${BEL}${ESC}[1;31m\u202e`;
+    const summary = `pwned${ESC}[2J\n[click](http://evil) <img src=x onerror=alert(1)> ${BEL}`;
+    const root = join(dir, "hostile");
+    await mkdir(join(root, "app", `sub${ESC}[2J`), { recursive: true });
+    await mkdir(join(root, "advisories"), { recursive: true });
+    const lock = { name: "app", version: "1.0.0", lockfileVersion: 3, packages: { "": { name: "app", version: "1.0.0", dependencies: { [name]: "1.0.0" } }, [`node_modules/${name}`]: { version: "1.0.0" } } };
+    await writeFile(join(root, "app", "package-lock.json"), JSON.stringify(lock, null, 2));
+    // A lockfile that does not parse, in a folder whose name is hostile: "input not read" on stderr.
+    await writeFile(join(root, "app", `sub${ESC}[2J`, "package-lock.json"), "{ not json");
+    const record = { id: "GHSA-evil-evil-evil", modified: "2024-01-01T00:00:00Z", summary, affected: [{ package: { ecosystem: "npm", name }, ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: `1.0.1${ESC}[2J` }] }] }] };
+    await writeFile(join(root, "advisories", "GHSA-evil-evil-evil.json"), JSON.stringify(record));
+    const safe = (text: string, what: string) => {
+      assert.ok(!text.includes(ESC) && !text.includes(BEL) && !text.includes("\u202e"), `${what}: ${JSON.stringify(text)}`);
+    };
+    const db = ["--db", join(root, "advisories")];
+    const scan = await runCli(["scan", join(root, "app"), ...db], { env, cwd: root });
+    assert.match(scan.stdout, /GHSA-evil-evil-evil\s+evil\\u001b\]8;;http:\/\/evil\\u0007x/, scan.stderr);
+    assert.match(scan.stderr, /input not read: .*sub\\u001b\[2J/);
+    safe(scan.stdout, "scan stdout");
+    safe(scan.stderr, "scan stderr");
+    const explained = await runCli(["scan", join(root, "app"), ...db, "--explain"], { env, cwd: root });
+    assert.match(explained.stdout, /pwned\\u001b\[2J\\u000a\[click\]/);
+    safe(explained.stdout, "scan --explain");
+    const one = await runCli(["explain", "GHSA-evil-evil-evil", join(root, "app"), ...db], { env, cwd: root });
+    assert.match(one.stdout, /matched by:/);
+    safe(one.stdout, "explain");
+    safe(one.stderr, "explain stderr");
+  });
 });
 
 describe("db import, status and staleness", () => {

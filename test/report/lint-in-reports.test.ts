@@ -128,7 +128,7 @@ describe("check reports: Dockerfile lint findings in SARIF and JSON", () => {
     await writeFile(join(dir, "app", "Dockerfile"), DOCKERFILE);
   });
 
-  it("JSON (schemaVersion 1.1): lint findings with fix, refs and the SARIF fingerprint, valid against the schema", () => {
+  it("JSON (since schemaVersion 1.1): lint findings with fix, refs and the SARIF fingerprint, valid against the schema", () => {
     const schema = JSON.parse(readFileSync(join(ROOT, "src", "report", "check-report.schema.json"), "utf8")) as object;
     const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
     addFormats(ajv);
@@ -138,7 +138,7 @@ describe("check reports: Dockerfile lint findings in SARIF and JSON", () => {
       lint: { outcome: string; findings: { rule: string; severity: string; file: string; line: number; failing: boolean; fix: string; refs: string[]; fingerprint: string }[] };
     };
     assert.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 3)));
-    assert.equal(doc.schemaVersion, "1.1");
+    assert.equal(doc.schemaVersion, "1.2");
     assert.equal(doc.lint.outcome, "fail");
     const user = doc.lint.findings.find((f) => f.rule === "TG-DF-001")!;
     assert.equal(user.severity, "error");

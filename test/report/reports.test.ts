@@ -152,7 +152,7 @@ describe("reports of a check on the example app", () => {
     const validate = ajv.compile(schema);
     const doc = JSON.parse(jsonReport(result, { baseDir: ROOT })) as { schemaVersion: string; summary: { byOutcome: Record<string, number> }; findings: unknown[] };
     assert.ok(validate(doc), JSON.stringify(validate.errors?.slice(0, 3)));
-    assert.equal(doc.schemaVersion, "1.1");
+    assert.equal(doc.schemaVersion, "1.2");
     assert.deepEqual(doc.summary.byOutcome, { fail: 1, warn: 1, triage: 1, pass: 0, suppressed: 2 });
     // The schema is not vacuous: a report with a bad outcome is rejected.
     assert.equal(validate({ ...doc, outcome: "maybe" }), false);
@@ -204,7 +204,7 @@ describe("reports: hostile text from advisories", () => {
       const config = configSchema.parse({ triage: { store: join(t.dir, "t.db") } });
       const r = await runCheck({ kind: "dir", input: "x", path: EXAMPLE_APP }, { config, sbom, findings, now: NOW, env: {} });
       const md = markdownReport(r);
-      assert.match(md, /evil \\\| &lt;img src=x onerror=alert\(1\)&gt; @\u200bteam/);
+      assert.match(md, /evil \\\| &lt;img src=x onerror=alert\\\(1\\\)&gt; @\u200bteam/);
       assert.doesNotMatch(md, /<img/);
       const xml = junitReport(r);
       assert.ok(!xml.includes(BEL) && !xml.includes(ESC));
