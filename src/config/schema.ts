@@ -114,6 +114,11 @@ export const configSchema = z
             max_entry: sizeBytes.optional(),
             max_entries: z.number().int().positive().optional(),
             max_layers: z.number().int().positive().optional(),
+            max_java_nested: sizeBytes.optional(),
+            max_java_archive_decompressed: sizeBytes.optional(),
+            max_java_decompressed: sizeBytes.optional(),
+            max_java_depth: z.number().int().min(0).max(16).optional(),
+            max_rpm_rows: z.number().int().positive().optional(),
           })
           .strict()
           .optional(),

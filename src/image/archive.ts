@@ -1,6 +1,7 @@
-import { createReadStream } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { createReadStream, type Stats } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { checkPathLimits, openRegularFile } from "../collect/directory-fs.ts";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
 
 /** One member of a plain tar file: where its data starts and how long it is. */
@@ -47,8 +48,9 @@ function parsePax(data: Buffer): Record<string, string> {
   return out;
 }
 
-/** Normalizes a member name: no leading "./" or "/", no "." parts; ".." is refused. */
+/** Normalizes a member name: no leading "./" or "/", no "." parts; ".." and over-long names are refused. */
 export function normalizeMemberName(raw: string, where: string): string {
+  checkPathLimits(raw, where, "entry");
   const parts: string[] = [];
   for (const p of raw.split("/")) {
     if (p === "" || p === ".") continue;
@@ -66,24 +68,38 @@ export function normalizeMemberName(raw: string, where: string): string {
 export class TarFileIndex {
   readonly path: string;
   readonly members = new Map<string, TarMember>();
+  /** The file indexed (device, inode, size): a later open must find the same file, or offsets would lie. */
+  private identity: Pick<Stats, "dev" | "ino" | "size"> | undefined;
 
   private constructor(path: string) {
     this.path = path;
   }
 
+  /** Indexes a tar file; a FIFO, device or directory in its place is refused at once, never waited on. */
   static async open(path: string, maxMembers = 1_000_000): Promise<TarFileIndex> {
     const index = new TarFileIndex(path);
-    const handle = await open(path, "r");
+    const { handle, stat } = await openRegularFile(path);
     try {
-      await index.scan(handle, maxMembers);
+      index.identity = { dev: stat.dev, ino: stat.ino, size: stat.size };
+      await index.scan(handle, stat.size, maxMembers);
     } finally {
       await handle.close();
     }
     return index;
   }
 
-  private async scan(handle: FileHandle, maxMembers: number): Promise<void> {
-    const size = (await handle.stat()).size;
+  /** Opens the indexed file again, checking it is still the same regular file. */
+  private async reopen(): Promise<FileHandle> {
+    const { handle, stat } = await openRegularFile(this.path);
+    const id = this.identity;
+    if (id && (stat.dev !== id.dev || stat.ino !== id.ino || stat.size !== id.size)) {
+      await handle.close();
+      throw new InputError("the archive changed while it was being read", { file: this.path });
+    }
+    return handle;
+  }
+
+  private async scan(handle: FileHandle, size: number, maxMembers: number): Promise<void> {
     const header = Buffer.alloc(512);
     let offset = 0;
     let longName: string | undefined;
@@ -134,7 +150,7 @@ export class TarFileIndex {
     const m = this.get(name);
     if (!m) throw new InputError(`no member ${name} in the archive`, { file: this.path, code: "NOT_FOUND" });
     if (m.size > maxBytes) throw new LimitExceededError(`${this.path}: member ${name} has ${m.size} bytes, over the limit of ${maxBytes}`);
-    const handle = await open(this.path, "r");
+    const handle = await this.reopen();
     try {
       const buf = Buffer.alloc(m.size);
       const { bytesRead } = await handle.read(buf, 0, m.size, m.offset);
@@ -146,10 +162,11 @@ export class TarFileIndex {
   }
 
   /** Streams a member's bytes. */
-  stream(name: string): Readable {
+  async stream(name: string): Promise<Readable> {
     const m = this.get(name);
     if (!m) throw new InputError(`no member ${name} in the archive`, { file: this.path, code: "NOT_FOUND" });
     if (m.size === 0) return Readable.from([]);
-    return createReadStream(this.path, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
+    const fd = await this.reopen();
+    return createReadStream(this.path, { fd, start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
   }
 }

@@ -75,7 +75,6 @@ interface SquashedEntry {
 export class ImageFs implements VirtualFs {
   readonly description: string;
   private readonly image: ResolvedImage;
-  private readonly limits: ImageLimits;
   private readonly onWalkEnd: (() => void) | undefined;
   /** Paths whose hidden (older) copies the walk hands to `onHistory`: package databases. */
   historyPaths: ReadonlySet<string> = new Set();
@@ -90,12 +89,17 @@ export class ImageFs implements VirtualFs {
   private children: Map<string, string[]> | undefined;
   private childrenOf: Map<string, IndexEntry> | undefined;
   private cacheBytes = 0;
+  /**
+   * The image's one decompression budget: the walk, the index pass and every re-read of a layer for a
+   * companion file add to the same total, bounded by `limits.maxDecompressedBytes`.
+   */
+  private readonly budget: ReadBudget;
   /** Decompressed bytes of the last completed walk. */
   bytesRead = 0;
 
   constructor(image: ResolvedImage, limits: ImageLimits, onWalkEnd?: () => void) {
     this.image = image;
-    this.limits = limits;
+    this.budget = new ReadBudget(limits);
     this.description = image.description;
     this.onWalkEnd = onWalkEnd;
   }
@@ -181,7 +185,7 @@ export class ImageFs implements VirtualFs {
 
   async *walk(): AsyncIterable<FileEntry> {
     const visible = new Map<string, IndexEntry>();
-    const budget = new ReadBudget(this.limits);
+    const budget = this.budget.pass();
     let lastLayer = -1;
     for await (const s of this.squash(visible, budget, true)) {
       if (s.layer !== lastLayer && this.progress) {
@@ -200,7 +204,7 @@ export class ImageFs implements VirtualFs {
         if (cur?.contents) await cur.contents.catch(() => undefined);
       }
     }
-    this.bytesRead = budget.bytes;
+    this.bytesRead = budget.passBytes;
     this.index = visible;
     this.onWalkEnd?.();
   }
@@ -210,7 +214,7 @@ export class ImageFs implements VirtualFs {
     if (this.index) return Promise.resolve(this.index);
     this.indexing ??= (async () => {
       const visible = new Map<string, IndexEntry>();
-      for await (const s of this.squash(visible, new ReadBudget(this.limits))) s.entry.data.resume();
+      for await (const s of this.squash(visible, this.budget.pass())) s.entry.data.resume();
       this.index ??= visible;
       return visible;
     })();
@@ -295,7 +299,7 @@ export class ImageFs implements VirtualFs {
     if (!layer) throw new InputError(`no layer ${li}`, { file: this.description });
     const where = this.layerWhere(li);
     let found: Buffer | undefined;
-    for await (const entry of readLayer(layer, new ReadBudget(this.limits), where)) {
+    for await (const entry of readLayer(layer, this.budget.pass(), where)) {
       if (found === undefined && entry.path === member && entry.type === "file") {
         found = await readStream(entry.data, entry.size, maxBytes, `${where}: /${member}`);
       }

@@ -100,8 +100,14 @@ export function imageComponent(image: ResolvedImage): Component {
  * context for the distro; Go binaries' build info; Java archives' Maven coordinates. Language lockfiles
  * and installed metadata come from the SBOM domain's catalogers, which serve directories and images alike.
  */
-export function imageCatalogers(ctx: OsContext, scratchDir: () => Promise<string>): Cataloger[] {
-  return [osReleaseCataloger(ctx), dpkgCataloger(ctx), dpkgCopyrightCataloger(ctx), apkCataloger(ctx), rpmCataloger(ctx, scratchDir), goBinaryCataloger(), javaArchiveCataloger()];
+export function imageCatalogers(ctx: OsContext, scratchDir: () => Promise<string>, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Cataloger[] {
+  const java = javaArchiveCataloger({
+    maxNestedBytes: limits.maxJavaNestedBytes,
+    maxArchiveDecompressedBytes: limits.maxJavaArchiveDecompressedBytes,
+    maxImageDecompressedBytes: limits.maxJavaDecompressedBytes,
+    maxDepth: limits.maxJavaDepth,
+  });
+  return [osReleaseCataloger(ctx), dpkgCataloger(ctx), dpkgCopyrightCataloger(ctx), apkCataloger(ctx), rpmCataloger(ctx, scratchDir, { maxRows: limits.maxRpmRows }), goBinaryCataloger(), java];
 }
 
 export async function openImageSource(target: ImageTarget, options: ImageSourceOptions = {}): Promise<ImageSource> {
@@ -129,7 +135,7 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
     if (RPM_SQLITE_DBS.has(path)) {
       // An older copy that is not a readable SQLite rpmdb only loses its layer's attribution.
       try {
-        ctx.addHistory(path, layer, rpmInstalledKeys(contents, scratchDirSync()));
+        ctx.addHistory(path, layer, rpmInstalledKeys(contents, scratchDirSync(), { maxRows: limits.maxRpmRows }));
       } catch {
         /* the packages stay attributed to the database's own layer */
       }
@@ -141,7 +147,7 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
   return {
     fs,
     metadata,
-    catalogers: imageCatalogers(ctx, scratchDir),
+    catalogers: imageCatalogers(ctx, scratchDir, limits),
     async close() {
       if (scratchPath) await rm(scratchPath, { recursive: true, force: true });
     },

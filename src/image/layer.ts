@@ -3,6 +3,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
+import { checkPathLimits } from "../collect/directory-fs.ts";
 import { InputError, LimitExceededError, TollgateError, UnsafeInputError, VerificationFailedError } from "../errors.ts";
 import { digestAlgorithm } from "./manifest.ts";
 import type { ImageLimits, LayerRef } from "./types.ts";
@@ -20,21 +21,39 @@ export interface LayerEntry {
   data: Readable;
 }
 
-/** Counts decompressed bytes and entries over one pass of an image: the bomb guard. */
+/**
+ * The bomb guard. Decompressed bytes are counted for the whole image: every pass over its layers (the
+ * walk, an index pass, each re-read of a layer for a companion file) adds to one total, shared by the
+ * budgets of one image (`pass()`), bounded by `maxDecompressedBytes`. Entries are counted per pass.
+ */
 export class ReadBudget {
   readonly limits: ImageLimits;
-  bytes = 0;
+  private readonly total: { bytes: number };
+  /** Decompressed bytes of this pass. */
+  passBytes = 0;
   entries = 0;
 
-  constructor(limits: ImageLimits) {
+  constructor(limits: ImageLimits, shared?: ReadBudget) {
     this.limits = limits;
+    this.total = shared ? shared.total : { bytes: 0 };
+  }
+
+  /** A budget for one more pass over the same image: its own entry count, the image's byte total. */
+  pass(): ReadBudget {
+    return new ReadBudget(this.limits, this);
+  }
+
+  /** Decompressed bytes of all passes over the image so far. */
+  get bytes(): number {
+    return this.total.bytes;
   }
 
   addBytes(n: number, where: string): void {
-    this.bytes += n;
-    if (this.bytes > this.limits.maxDecompressedBytes) {
+    this.total.bytes += n;
+    this.passBytes += n;
+    if (this.total.bytes > this.limits.maxDecompressedBytes) {
       throw new LimitExceededError(
-        `${where}: layers decompress to more than ${this.limits.maxDecompressedBytes} bytes (limit on total decompressed bytes; a compression bomb?)`,
+        `${where}: the image's layers decompress to more than ${this.limits.maxDecompressedBytes} bytes in all reads of it (limit on total decompressed bytes; a compression bomb?)`,
       );
     }
   }
@@ -44,8 +63,12 @@ export class ReadBudget {
   }
 }
 
-/** Layer paths: leading "/" and "./" dropped; a ".." part is refused (it would leave the image root). */
+/**
+ * Layer paths: leading "/" and "./" dropped; a ".." part is refused (it would leave the image root), and
+ * so is a path over 4096 characters or with a name over 255 bytes (LimitExceededError).
+ */
 export function normalizeLayerPath(raw: string, where: string): string {
+  checkPathLimits(raw, where, "entry");
   const parts: string[] = [];
   for (const p of raw.split("/")) {
     if (p === "" || p === ".") continue;
@@ -177,7 +200,10 @@ export async function* readLayer(layer: LayerRef, budget: ReadBudget, where: str
       }
       const e: LayerEntry = { path, type, size, data: entry as unknown as Readable };
       if (h.mode !== undefined) e.mode = h.mode;
-      if (h.linkname) e.linkname = type === "link" ? normalizeLayerPath(h.linkname, where) : h.linkname;
+      if (h.linkname) {
+        if (type !== "link") checkPathLimits(h.linkname, where, `the target of ${path}`);
+        e.linkname = type === "link" ? normalizeLayerPath(h.linkname, where) : h.linkname;
+      }
       yield e;
       entry.resume();
     }

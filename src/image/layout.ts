@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
+import { openRegularFile, readRegularFile } from "../collect/directory-fs.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
 import { TarFileIndex } from "./archive.ts";
 import { digestAlgorithm, isDigest, parseDescriptor, parseJsonDocument, resolveManifest, verifyDigest, type BlobSource } from "./manifest.ts";
@@ -9,22 +9,9 @@ import type { Descriptor, ImageConfig, ImageLimits, LayerRef, Platform, Resolved
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
-async function readFileBounded(path: string, maxBytes: number): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(path, "r");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new InputError("no such file", { file: path, code: "NOT_FOUND" });
-    throw e;
-  }
-  try {
-    const s = await handle.stat();
-    if (!s.isFile()) throw new InputError("not a regular file", { file: path });
-    if (s.size > maxBytes) throw new LimitExceededError(`${path}: ${s.size} bytes is over the limit of ${maxBytes}`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+/** A layout's file, bounded; a FIFO, device or directory in its place is refused at once, never waited on. */
+function readFileBounded(path: string, maxBytes: number): Promise<Buffer> {
+  return readRegularFile(path, maxBytes);
 }
 
 function blobPath(digest: string, where: string): string {
@@ -37,16 +24,19 @@ function blobPath(digest: string, where: string): string {
 interface LayoutFiles {
   description: string;
   read(rel: string, maxBytes: number): Promise<Buffer>;
-  stream(rel: string): Readable;
-  exists(rel: string): Promise<boolean>;
+  /** A member's bytes; a missing member is a NOT_FOUND InputError. */
+  stream(rel: string): Promise<Readable>;
 }
 
 function directoryFiles(dir: string): LayoutFiles {
   return {
     description: dir,
     read: (rel, max) => readFileBounded(join(dir, rel), max),
-    stream: (rel) => createReadStream(join(dir, rel), { highWaterMark: 1024 * 1024 }),
-    exists: async (rel) => (await stat(join(dir, rel)).catch(() => undefined))?.isFile() === true,
+    async stream(rel) {
+      // Opened (without blocking) and checked to be a regular file before it is streamed.
+      const { handle } = await openRegularFile(join(dir, rel));
+      return createReadStream(join(dir, rel), { fd: handle, highWaterMark: 1024 * 1024 });
+    },
   };
 }
 
@@ -54,8 +44,7 @@ function archiveFiles(index: TarFileIndex): LayoutFiles {
   return {
     description: index.path,
     read: (rel, max) => index.read(rel, max),
-    stream: (rel) => index.stream(rel),
-    exists: async (rel) => index.has(rel),
+    stream: async (rel) => index.stream(rel),
   };
 }
 
@@ -71,8 +60,14 @@ function layoutBlobSource(files: LayoutFiles): BlobSource {
     },
     async open(desc: Descriptor) {
       const rel = blobPath(desc.digest, `${files.description}: ${desc.digest}`);
-      if (!(await files.exists(rel))) throw new InputError(`layer blob ${desc.digest} is missing from the layout`, { file: files.description, code: "NOT_FOUND" });
-      return files.stream(rel);
+      try {
+        return await files.stream(rel);
+      } catch (e) {
+        if (e instanceof InputError && e.code === "NOT_FOUND") {
+          throw new InputError(`layer blob ${desc.digest} is missing from the layout`, { file: files.description, code: "NOT_FOUND" });
+        }
+        throw e;
+      }
     },
   };
 }

@@ -1,8 +1,6 @@
-import { get as httpGet } from "node:http";
-import { get as httpsGet } from "node:https";
-import { Readable } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { InputError, LimitExceededError, TollgateError, UsageError, VerificationFailedError } from "../errors.ts";
+import type { Readable } from "node:stream";
+import { InputError, LimitExceededError, NetworkError, UsageError, VerificationFailedError } from "../errors.ts";
+import { httpRequest, isLoopbackHost, NetworkTimeoutError, readAll, redactSecrets, type HttpResponse, type NetworkTimeouts } from "../io/http.ts";
 import { parseImageReference } from "../target/index.ts";
 import { lookupCredentials, type RegistryCredentials } from "./auth.ts";
 import { isDigest, resolveManifest, sha256Digest, verifyDigest, type BlobSource } from "./manifest.ts";
@@ -14,16 +12,13 @@ export interface RegistryOptions {
   /** Hosts (host or host:port) reached over plain HTTP besides localhost and 127.0.0.0/8. */
   insecureRegistries?: readonly string[];
   env?: NodeJS.ProcessEnv;
-  /** Attempts per request on network errors, 429 and 5xx (default 3). */
+  /** Attempts per request on network errors, 429 and 5xx (default 3); a timeout is not retried. */
   attempts?: number;
+  /** Connect, response, idle and per-blob timeouts (default DEFAULT_NETWORK_TIMEOUTS). */
+  timeouts?: Partial<NetworkTimeouts>;
 }
 
-export class NetworkError extends TollgateError {
-  constructor(message: string) {
-    super("NETWORK", message, 2);
-    this.name = "NetworkError";
-  }
-}
+export { NetworkError };
 
 /** A parsed image reference with docker's defaults applied (Docker Hub, `library/`, tag `latest`). */
 export interface RegistryReference {
@@ -47,10 +42,13 @@ export function parseRegistryReference(ref: string): RegistryReference {
   return r;
 }
 
-/** Plain HTTP for loopback hosts, as docker does, and for hosts the user names as insecure. */
+/**
+ * Plain HTTP for loopback hosts (`isLoopbackHost`), as docker does, and for hosts the user names as
+ * insecure. The same test decides where credentials may go over plain HTTP.
+ */
 export function usesPlainHttp(host: string, insecure: readonly string[] = []): boolean {
+  if (isLoopbackHost(host)) return true;
   const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
-  if (name === "localhost" || name === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) return true;
   return insecure.some((h) => h === host || h === name);
 }
 
@@ -63,21 +61,13 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
   return { scheme: (m[1] as string).toLowerCase(), params };
 }
 
-async function readBody(res: Response, maxBytes: number, where: string): Promise<Buffer> {
+async function readBody(res: HttpResponse, maxBytes: number, where: string): Promise<Buffer> {
   const declared = Number(res.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
+    res.body.destroy();
     throw new LimitExceededError(`${where}: response of ${declared} bytes is over the limit of ${maxBytes}`);
   }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > maxBytes) throw new LimitExceededError(`${where}: response over the limit of ${maxBytes} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks, total);
+  return readAll(res.body, maxBytes, () => new LimitExceededError(`${where}: response over the limit of ${maxBytes} bytes`));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,7 +75,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * An OCI distribution client for one repository: manifest and blob GETs, the `WWW-Authenticate`
  * Bearer token flow (anonymous, basic credentials or an identity token from docker's config), basic
- * auth, retries, and digest verification of everything it reads.
+ * auth, retries, timeouts (connect, response, idle, and a total per blob scaled by its size), and
+ * digest verification of everything it reads. Credentials go over plain HTTP only to loopback hosts
+ * and `--insecure-registry` hosts, and never appear in its error messages.
  */
 export class RegistryClient implements BlobSource {
   readonly description: string;
@@ -96,6 +88,8 @@ export class RegistryClient implements BlobSource {
   /** The registry answered without asking for credentials. */
   private anonymousOk = false;
   private credentials: Promise<RegistryCredentials | undefined> | undefined;
+  /** Secret values to keep out of messages: the configured credentials and the tokens obtained. */
+  private readonly secrets = new Set<string>();
 
   constructor(ref: RegistryReference, options: RegistryOptions = {}) {
     this.ref = ref;
@@ -104,12 +98,27 @@ export class RegistryClient implements BlobSource {
     this.base = `${usesPlainHttp(ref.apiHost, options.insecureRegistries) ? "http" : "https"}://${ref.apiHost}`;
   }
 
-  private creds(): Promise<RegistryCredentials | undefined> {
+  private async creds(): Promise<RegistryCredentials | undefined> {
     this.credentials ??= lookupCredentials(this.ref.registry, this.options.env ?? process.env);
-    return this.credentials;
+    const c = await this.credentials;
+    for (const v of [c?.password, c?.identityToken, c?.registryToken]) if (v) this.secrets.add(v);
+    if (c?.username !== undefined && c.password !== undefined) this.secrets.add(Buffer.from(`${c.username}:${c.password}`).toString("base64"));
+    return c;
   }
 
-  private async send(url: string, accept: string | undefined): Promise<Response> {
+  /** A NetworkError whose message has no credential in it. */
+  private error(message: string, cause?: unknown): NetworkError {
+    return new NetworkError(redactSecrets(message, this.secrets), cause === undefined ? undefined : { cause });
+  }
+
+  private request(url: string, init: { method?: string; headers: Record<string, string>; body?: string; expectedBytes?: number }): Promise<HttpResponse> {
+    return httpRequest(url, {
+      ...init,
+      ...(this.options.timeouts ? { timeouts: this.options.timeouts } : {}),
+    });
+  }
+
+  private async send(url: string, accept: string | undefined, expectedBytes?: number): Promise<HttpResponse> {
     const attempts = this.options.attempts ?? 3;
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {
@@ -117,37 +126,41 @@ export class RegistryClient implements BlobSource {
       const headers: Record<string, string> = { "user-agent": "tollgate" };
       if (accept) headers.accept = accept;
       if (this.authorization) headers.authorization = this.authorization;
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(url, { headers, redirect: "follow" });
+        res = await this.request(url, { headers, ...(expectedBytes !== undefined ? { expectedBytes } : {}) });
       } catch (e) {
+        // Not retried: a host that let a timeout run out is not waited for three times over.
+        if (e instanceof NetworkTimeoutError) throw e;
         lastError = e;
         continue;
       }
       if (res.status === 429 || res.status >= 500) {
-        await res.body?.cancel();
-        lastError = new NetworkError(`${url}: HTTP ${res.status}`);
+        res.body.destroy();
+        lastError = this.error(`${url}: HTTP ${res.status}`);
         continue;
       }
       return res;
     }
-    const cause = lastError instanceof Error ? ((lastError.cause as Error | undefined)?.message ?? lastError.message) : String(lastError);
-    throw lastError instanceof NetworkError ? lastError : new NetworkError(`${url}: ${cause}`);
+    const message = lastError instanceof Error ? lastError.message : String(lastError);
+    if (message.startsWith(url)) throw this.error(message);
+    const host = new URL(url).host;
+    throw this.error(`${url}: ${message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message}`, lastError);
   }
 
   /** A GET with the auth dance: on 401, answer the challenge once and retry. */
-  private async get(path: string, accept?: string): Promise<Response> {
+  private async get(path: string, accept?: string, expectedBytes?: number): Promise<HttpResponse> {
     const url = `${this.base}${path}`;
-    let res = await this.send(url, accept);
+    let res = await this.send(url, accept, expectedBytes);
     if (res.status === 401) {
       const challenge = res.headers.get("www-authenticate");
-      await res.body?.cancel();
-      if (!challenge) throw new NetworkError(`${url}: HTTP 401 without a WWW-Authenticate challenge`);
+      res.body.destroy();
+      if (!challenge) throw this.error(`${url}: HTTP 401 without a WWW-Authenticate challenge`);
       this.authorization = await this.authorize(challenge);
-      res = await this.send(url, accept);
+      res = await this.send(url, accept, expectedBytes);
       if (res.status === 401 || res.status === 403) {
-        await res.body?.cancel();
-        throw new NetworkError(`${this.description}: access denied (HTTP ${res.status}); check the credentials in ${this.options.env?.DOCKER_CONFIG ?? "~/.docker"}/config.json`);
+        res.body.destroy();
+        throw this.error(`${this.description}: access denied (HTTP ${res.status}); check the credentials in ${this.options.env?.DOCKER_CONFIG ?? "~/.docker"}/config.json`);
       }
     }
     return res;
@@ -157,39 +170,54 @@ export class RegistryClient implements BlobSource {
     const { scheme, params } = parseChallenge(challenge);
     const creds = await this.creds();
     if (scheme === "basic") {
-      if (!creds?.username || creds.password === undefined) throw new NetworkError(`${this.description}: the registry asks for basic credentials and none are configured`);
+      if (!creds?.username || creds.password === undefined) throw this.error(`${this.description}: the registry asks for basic credentials and none are configured`);
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
     }
-    if (scheme !== "bearer") throw new NetworkError(`${this.description}: unsupported authentication scheme "${scheme}"`);
+    if (scheme !== "bearer") throw this.error(`${this.description}: unsupported authentication scheme "${scheme.slice(0, 40)}"`);
     if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
     const realm = params.realm;
-    if (!realm || !/^https?:\/\//.test(realm)) throw new NetworkError(`${this.description}: Bearer challenge without a usable realm`);
+    if (!realm || !/^https?:\/\//.test(realm)) throw this.error(`${this.description}: Bearer challenge without a usable realm`);
     const scope = params.scope ?? `repository:${this.ref.repository}:pull`;
-    const url = new URL(realm);
-    let res: Response;
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw this.error(`${this.description}: Bearer challenge without a usable realm`);
+    }
+    const where = `${url.origin}${url.pathname}`;
+    const sendsSecret = creds?.identityToken !== undefined || (creds?.username !== undefined && creds.password !== undefined);
+    // A refresh token or a password goes over plain HTTP only to this machine or a host the user
+    // named as insecure: anyone on the path could read it.
+    if (sendsSecret && url.protocol === "http:" && !usesPlainHttp(url.host, this.options.insecureRegistries)) {
+      throw this.error(`${this.description}: the token endpoint ${url.origin} is plain HTTP; credentials are sent there only for localhost, 127.0.0.0/8 or --insecure-registry hosts`);
+    }
+    let res: HttpResponse;
     try {
       if (creds?.identityToken) {
+        // OAuth2 refresh-token grant, as docker does with an identity token.
         const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: creds.identityToken, client_id: "tollgate", scope });
         if (params.service) form.set("service", params.service);
-        res = await fetch(url, { method: "POST", body: form, headers: { "user-agent": "tollgate" } });
+        res = await this.request(url.href, {
+          method: "POST",
+          body: form.toString(),
+          headers: { "user-agent": "tollgate", "content-type": "application/x-www-form-urlencoded;charset=UTF-8" },
+        });
       } else {
         if (params.service) url.searchParams.set("service", params.service);
         url.searchParams.set("scope", scope);
         const headers: Record<string, string> = { "user-agent": "tollgate" };
-        if (creds?.username && creds.password !== undefined && url.protocol === "http:" && !usesPlainHttp(url.host, this.options.insecureRegistries)) {
-          throw new NetworkError(`${this.description}: the token endpoint ${url.origin} is plain HTTP; credentials are sent there only for localhost, 127.0.0.0/8 or --insecure-registry hosts`);
-        }
         if (creds?.username && creds.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
-        res = await fetch(url, { headers });
+        res = await this.request(url.href, { headers });
       }
     } catch (e) {
-      throw new NetworkError(`${url.origin}: token request failed: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+      if (e instanceof NetworkTimeoutError) throw e;
+      throw this.error(`${url.origin}: token request failed: ${(e as Error).message}`, e);
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new NetworkError(`${this.description}: token endpoint ${url.origin}${url.pathname} answered HTTP ${res.status}`);
+    if (res.status < 200 || res.status > 299) {
+      res.body.destroy();
+      throw this.error(`${this.description}: token endpoint ${where} answered HTTP ${res.status}`);
     }
-    const body = await readBody(res, 1024 * 1024, `${url.origin}${url.pathname}`);
+    const body = await readBody(res, 1024 * 1024, where);
     let token: unknown;
     try {
       const j = JSON.parse(body.toString("utf8")) as { token?: unknown; access_token?: unknown };
@@ -197,42 +225,16 @@ export class RegistryClient implements BlobSource {
     } catch {
       token = undefined;
     }
-    if (typeof token !== "string" || token === "") throw new NetworkError(`${this.description}: the token endpoint returned no token`);
+    if (typeof token !== "string" || token === "") throw this.error(`${this.description}: the token endpoint returned no token`);
+    this.secrets.add(token);
     return `Bearer ${token}`;
   }
 
-  /** GET with node:http(s), following up to 5 redirects (the Authorization header only to the same origin). */
-  private streamDirect(url: string, redirects = 5): Promise<Readable | undefined> {
-    return new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const headers: Record<string, string> = { "user-agent": "tollgate" };
-      if (this.authorization && u.origin === new URL(this.base).origin) headers.authorization = this.authorization;
-      const req = (u.protocol === "https:" ? httpsGet : httpGet)(u, { headers }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400 && res.headers.location && redirects > 0) {
-          res.resume();
-          const next = new URL(res.headers.location, u);
-          // No downgrade from HTTPS to plain HTTP.
-          if (u.protocol === "https:" && next.protocol !== "https:") return resolve(undefined);
-          this.streamDirect(next.href, redirects - 1).then(resolve, reject);
-          return;
-        }
-        if (status !== 200) {
-          res.resume();
-          resolve(undefined);
-          return;
-        }
-        resolve(res);
-      });
-      req.on("error", reject);
-    });
-  }
-
-  private async expectOk(res: Response, what: string): Promise<void> {
-    if (res.ok) return;
-    await res.body?.cancel();
+  private async expectOk(res: HttpResponse, what: string): Promise<void> {
+    if (res.status >= 200 && res.status <= 299) return;
+    res.body.destroy();
     if (res.status === 404) throw new InputError(`${what} not found (HTTP 404)`, { file: this.description, code: "NOT_FOUND" });
-    throw new NetworkError(`${this.description}: ${what}: HTTP ${res.status}`);
+    throw this.error(`${this.description}: ${what}: HTTP ${res.status}`);
   }
 
   /** GET a manifest by tag or digest; returns its bytes, media type and (computed, checked) digest. */
@@ -257,26 +259,31 @@ export class RegistryClient implements BlobSource {
     if (desc.size > maxBytes) throw new LimitExceededError(`${this.description}@${desc.digest}: ${desc.size} bytes is over the limit of ${maxBytes}`);
     const isManifest = isIndexMediaType(desc.mediaType) || desc.mediaType === MEDIA_TYPES.ociManifest || desc.mediaType === MEDIA_TYPES.dockerManifest;
     if (isManifest) return (await this.getManifest(desc.digest, maxBytes)).body;
-    const res = await this.get(`/v2/${this.ref.repository}/blobs/${desc.digest}`);
+    const res = await this.get(`/v2/${this.ref.repository}/blobs/${desc.digest}`, undefined, desc.size);
     await this.expectOk(res, `blob ${desc.digest}`);
     const body = await readBody(res, maxBytes, `${this.description}@${desc.digest}`);
     verifyDigest(body, desc.digest, `${this.description}@${desc.digest}`);
     return body;
   }
 
+  /**
+   * A blob as a stream, with the idle timeout and a total timeout scaled by its size. Once the
+   * manifest GET has settled the auth, one direct request (redirects followed, the Authorization
+   * header only to the registry's own origin); anything unusual (401, a failure before the headers)
+   * falls back to the GET with its auth dance and retries.
+   */
   async open(desc: Descriptor): Promise<Readable> {
     const path = `/v2/${this.ref.repository}/blobs/${desc.digest}`;
-    // Layers go through node:http(s) streams, which cost less CPU per byte than fetch's web streams.
-    // Once the manifest GET has settled the auth, this path needs no challenge; anything unusual
-    // (401, errors) falls back to the fetch path with its auth dance and retries.
     if (this.authorization !== undefined || this.anonymousOk) {
-      const direct = await this.streamDirect(`${this.base}${path}`).catch(() => undefined);
-      if (direct) return direct;
+      const headers: Record<string, string> = { "user-agent": "tollgate" };
+      if (this.authorization) headers.authorization = this.authorization;
+      const direct = await this.request(`${this.base}${path}`, { headers, expectedBytes: desc.size }).catch(() => undefined);
+      if (direct?.status === 200) return direct.body;
+      direct?.body.destroy();
     }
-    const res = await this.get(path);
+    const res = await this.get(path, undefined, desc.size);
     await this.expectOk(res, `blob ${desc.digest}`);
-    if (!res.body) throw new NetworkError(`${this.description}@${desc.digest}: empty response`);
-    return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1024 * 1024 });
+    return res.body;
   }
 }
 

@@ -27,6 +27,16 @@ export interface ImageLimits {
   maxEntries: number;
   /** Most layers in one image. */
   maxLayers: number;
+  /** Java archives: largest nested archive read out of its parent (held in memory while it is read). */
+  maxJavaNestedBytes: number;
+  /** Java archives: decompressed bytes read out of one archive together with the archives nested in it. */
+  maxJavaArchiveDecompressedBytes: number;
+  /** Java archives: decompressed bytes read out of all the Java archives of the image. */
+  maxJavaDecompressedBytes: number;
+  /** Java archives: deepest nesting read (2: a jar in a jar in a war). */
+  maxJavaDepth: number;
+  /** rpm: most rows read from an rpmdb's Packages table. */
+  maxRpmRows: number;
 }
 
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
@@ -35,6 +45,11 @@ export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
   maxEntryBytes: 8 * 1024 * 1024 * 1024,
   maxEntries: 4_000_000,
   maxLayers: 1000,
+  maxJavaNestedBytes: 64 * 1024 * 1024,
+  maxJavaArchiveDecompressedBytes: 1024 * 1024 * 1024,
+  maxJavaDecompressedBytes: 8 * 1024 * 1024 * 1024,
+  maxJavaDepth: 2,
+  maxRpmRows: 200_000,
 };
 
 /** One layer of a resolved image: how to open its (possibly compressed) bytes and what to verify. */

@@ -149,3 +149,39 @@ export function verdictLine(r: CheckResult): string {
   const lint = r.lint ? `; Dockerfile lint ${r.lint.outcome === "fail" ? "failed" : "passed"} (${r.lint.findings.length} finding(s))` : "";
   return `${r.outcome === "fail" ? "FAIL" : "PASS"}: ${reasons.map((x) => `${x}; `).join("")}${r.findings.length} finding(s) in ${r.sbom.components.length} component(s): ${n("fail")} failing, ${n("warn")} warning, ${n("triage")} triaged, ${suppressed} suppressed${other ? `; ${other} other policy failure(s)` : ""}${notes.map((x) => `; ${x}`).join("")}${lint}`;
 }
+
+/** Unresolved components of one file, with one outcome: a report line instead of one per component. */
+export interface UnresolvedGroup {
+  outcome: Decision["outcome"];
+  /** The file they were found in (relative like the report's other paths), or undefined. */
+  file?: string;
+  /** `name` or `name (range)` of each, in SBOM order. */
+  names: string[];
+}
+
+/** How many unresolved components of one file are listed one per line before they are grouped. */
+export const UNRESOLVED_LINES_PER_FILE = 3;
+
+/**
+ * The `unresolved:` decisions grouped by outcome and file (npm/cli's lockfile has 245 of them: one
+ * line each drowned the report), each group naming its components.
+ */
+export function unresolvedGroups(r: CheckResult, decisions: readonly Decision[], baseDir?: string): UnresolvedGroup[] {
+  const groups = new Map<string, UnresolvedGroup>();
+  for (const d of decisions) {
+    if (!d.rule.startsWith("unresolved:") || !d.component) continue;
+    const loc = d.component.locations[0];
+    const file = loc ? locationUri(r, loc, baseDir) : undefined;
+    const key = `${d.outcome}\n${file ?? ""}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { outcome: d.outcome, ...(file !== undefined ? { file } : {}), names: [] }));
+    g.names.push(`${d.component.name}${d.component.version ? ` (${d.component.version})` : ""}`);
+  }
+  return [...groups.values()];
+}
+
+/** One line for a group: `12 components in package-lock.json: version not resolved, not matched against advisories: a, b, c … (+9 more)`. */
+export function unresolvedGroupLine(g: UnresolvedGroup, shown = 10): string {
+  const list = g.names.slice(0, shown).join(", ") + (g.names.length > shown ? ` … (+${g.names.length - shown} more)` : "");
+  return `${g.names.length} component(s)${g.file !== undefined ? ` in ${g.file}` : ""}: version not resolved, not matched against advisories: ${list}`;
+}

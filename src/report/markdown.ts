@@ -3,7 +3,7 @@ import { countBySeverity } from "../gate/policy.ts";
 import { describeIssueAction } from "../gate/github.ts";
 import { shortFingerprint } from "../gate/fingerprint.ts";
 import { markdownCode as code, markdownText as mdCell } from "../io/text.ts";
-import { findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
+import { findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, unresolvedGroupLine, unresolvedGroups, type ReportOptions } from "./common.ts";
 
 /**
  * Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`: counts by severity, the failing
@@ -115,7 +115,8 @@ export function markdownReport(r: CheckResult, options: ReportOptions = {}): str
   if (unresolved.length > 0) {
     out.push(`### Coverage gaps (${unresolved.length} unresolved component(s))`);
     out.push("");
-    for (const d of unresolved) out.push(`- ${mdCell(d.message ?? "")}`);
+    // One bullet per file (npm/cli's lockfile has 245): the count and the first names.
+    for (const g of unresolvedGroups(r, unresolved, options.baseDir)) out.push(`- ${g.outcome === "fail" ? "**fail** " : ""}${mdCell(unresolvedGroupLine(g))}`);
     out.push("");
   }
   if (r.triage) {

@@ -1,8 +1,8 @@
 import type { CheckResult } from "../gate/types.ts";
-import type { Severity } from "../model/index.ts";
+import type { Decision, Severity } from "../model/index.ts";
 import { describeIssueAction } from "../gate/github.ts";
 import { terminalText as clean } from "../io/text.ts";
-import { inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, verdictLine, type ReportOptions } from "./common.ts";
+import { inputDecisions, inputLine, isInputDecision, locationUri, packageLabel, shownDecisions, sortDecisions, UNRESOLVED_LINES_PER_FILE, unresolvedGroupLine, unresolvedGroups, verdictLine, type ReportOptions } from "./common.ts";
 
 /**
  * The table for people at a terminal: one line per reported finding, then the inputs that could not
@@ -56,7 +56,16 @@ export function tableReport(r: CheckResult, options: TableOptions = {}): string 
     for (const d of inputs) lines.push(paint(d.outcome === "fail" ? "fail" : "MEDIUM", `  ${d.outcome.toUpperCase()}  ${clean(inputLine(r, d, options.baseDir))}`));
     lines.push("");
   }
-  for (const d of ds.filter((x) => !x.finding && !isInputDecision(x))) lines.push(`${d.outcome.toUpperCase()}  ${clean(d.message ?? d.rule)}`);
+  const others = ds.filter((x) => !x.finding && !isInputDecision(x));
+  // Unresolved components: one line each while a file has a few, one line per file beyond that.
+  const groups = unresolvedGroups(r, others, options.baseDir);
+  const grouped = new Set(groups.filter((g) => g.names.length > UNRESOLVED_LINES_PER_FILE).map((g) => `${g.outcome}\n${g.file ?? ""}`));
+  const groupOf = (d: Decision) => `${d.outcome}\n${d.component?.locations[0] ? locationUri(r, d.component.locations[0], options.baseDir) : ""}`;
+  for (const d of others) {
+    if (d.rule.startsWith("unresolved:") && d.component && grouped.has(groupOf(d))) continue;
+    lines.push(`${d.outcome.toUpperCase()}  ${clean(d.message ?? d.rule)}`);
+  }
+  for (const g of groups) if (grouped.has(`${g.outcome}\n${g.file ?? ""}`)) lines.push(`${g.outcome.toUpperCase()}  ${clean(unresolvedGroupLine(g))}`);
   if (r.remediation.upgrades.length > 0) {
     lines.push("Upgrades:");
     for (const u of r.remediation.upgrades) {

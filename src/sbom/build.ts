@@ -71,6 +71,11 @@ export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image">, 
     if (l.max_entry !== undefined) limits.maxEntryBytes = l.max_entry;
     if (l.max_entries !== undefined) limits.maxEntries = l.max_entries;
     if (l.max_layers !== undefined) limits.maxLayers = l.max_layers;
+    if (l.max_java_nested !== undefined) limits.maxJavaNestedBytes = l.max_java_nested;
+    if (l.max_java_archive_decompressed !== undefined) limits.maxJavaArchiveDecompressedBytes = l.max_java_archive_decompressed;
+    if (l.max_java_decompressed !== undefined) limits.maxJavaDecompressedBytes = l.max_java_decompressed;
+    if (l.max_java_depth !== undefined) limits.maxJavaDepth = l.max_java_depth;
+    if (l.max_rpm_rows !== undefined) limits.maxRpmRows = l.max_rpm_rows;
     options.imageLimits = limits;
   }
   return options;

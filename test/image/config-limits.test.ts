@@ -11,6 +11,10 @@ test("image.limits in tollgate.yaml: sizes with units, mapped to the image decod
   const config = parseConfig("image:\n  limits:\n    max_decompressed: 2GiB\n    max_entry: 512MB\n    max_entries: 1000\n    max_layers: 8\n", "t.yaml");
   assert.deepEqual(sbomOptionsFrom(config).imageLimits, { maxDecompressedBytes: 2 * 1024 ** 3, maxEntryBytes: 512e6, maxEntries: 1000, maxLayers: 8 });
   assert.equal(sbomOptionsFrom(parseConfig("image:\n  limits:\n    max_entry: 4096\n", "t.yaml")).imageLimits?.maxEntryBytes, 4096);
+  assert.deepEqual(
+    sbomOptionsFrom(parseConfig("image:\n  limits:\n    max_java_nested: 1MiB\n    max_java_archive_decompressed: 2MiB\n    max_java_decompressed: 3MiB\n    max_java_depth: 1\n    max_rpm_rows: 10\n", "t.yaml")).imageLimits,
+    { maxJavaNestedBytes: 1024 ** 2, maxJavaArchiveDecompressedBytes: 2 * 1024 ** 2, maxJavaDecompressedBytes: 3 * 1024 ** 2, maxJavaDepth: 1, maxRpmRows: 10 },
+  );
   assert.equal(sbomOptionsFrom(parseConfig("fail_on: high\n", "t.yaml")).imageLimits, undefined, "no limits key: the built-in defaults apply");
   assert.throws(() => parseConfig("image:\n  limits:\n    max_entry: lots\n", "t.yaml"), /t\.yaml:3:16: image\.limits\.max_entry: expected a size such as 512MiB/);
   assert.throws(() => parseConfig("image:\n  limits:\n    max_files: 3\n", "t.yaml"), /image\.limits\.max_files: unknown key/);

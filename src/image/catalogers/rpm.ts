@@ -3,7 +3,8 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
-import type { Component } from "../../model/index.ts";
+import { InputError, LimitExceededError } from "../../errors.ts";
+import type { CollectProblem, Component } from "../../model/index.ts";
 import type { OsContext } from "./os-context.ts";
 
 /** Where rpm keeps its SQLite database (rpm ≥ 4.16: Fedora, RHEL 9, openSUSE). */
@@ -62,11 +63,47 @@ function rpmFullVersion(h: Map<number, string | string[] | number>): string | un
   return `${typeof epoch === "number" && epoch > 0 ? `${epoch}:` : ""}${version}${typeof release === "string" && release ? `-${release}` : ""}`;
 }
 
-/** The header of every package in a SQLite rpmdb file (gpg-pubkey entries included). */
-function rpmdbHeaders(file: string): Map<number, string | string[] | number>[] {
+export interface RpmLimits {
+  /** Most rows read from an rpmdb's Packages table (one per installed package). */
+  maxRows: number;
+}
+
+export const DEFAULT_RPM_LIMITS: RpmLimits = { maxRows: 200_000 };
+
+type RpmHeader = Map<number, string | string[] | number>;
+
+/**
+ * Checks that an rpmdb's Packages is what rpm writes, a plain table whose blob column is stored: a
+ * view (which could be an endless recursive query), a virtual table or a computed (generated) column
+ * would run SQL chosen by the image when read. Anything else is refused before any row is read.
+ */
+function checkPackagesTable(db: DatabaseSync): void {
+  const schema = db.prepare("SELECT type, sql FROM sqlite_master WHERE name = 'Packages' COLLATE NOCASE").all() as { type: string; sql: string | null }[];
+  const entry = schema[0];
+  if (!entry) throw new InputError("not an rpm database: no Packages table");
+  if (entry.type !== "table") throw new InputError(`Packages is a ${entry.type === "view" ? "view" : entry.type}, not a table (rpm writes a plain table); refusing to run its query`);
+  if (/^\s*CREATE\s+VIRTUAL\b/i.test(entry.sql ?? "")) throw new InputError("Packages is a virtual table, not a plain table (rpm writes a plain table); not read");
+  const columns = db.prepare("PRAGMA main.table_xinfo('Packages')").all() as { name: string; hidden: number }[];
+  const blob = columns.find((c) => c.name.toLowerCase() === "blob");
+  if (!blob) throw new InputError("not an rpm database: Packages has no blob column");
+  if (blob.hidden !== 0) throw new InputError("Packages.blob is a generated column, computed when read (rpm stores the headers); not read");
+}
+
+/**
+ * The header of every package in a SQLite rpmdb file (gpg-pubkey entries included), read row by row up
+ * to `maxRows`; `truncated` when there were more. Only a plain Packages table is read (checkPackagesTable).
+ */
+function rpmdbHeaders(file: string, maxRows: number): { headers: RpmHeader[]; truncated: boolean } {
   const db = new DatabaseSync(file, { readOnly: true });
   try {
-    return (db.prepare("SELECT blob FROM Packages").all() as { blob: Uint8Array }[]).map((row) => parseRpmHeader(row.blob));
+    checkPackagesTable(db);
+    const headers: RpmHeader[] = [];
+    for (const row of db.prepare("SELECT blob FROM main.Packages").iterate() as Iterable<{ blob: unknown }>) {
+      if (headers.length >= maxRows) return { headers, truncated: true };
+      if (!(row.blob instanceof Uint8Array)) throw new InputError("a row of Packages holds no header blob");
+      headers.push(parseRpmHeader(row.blob));
+    }
+    return { headers, truncated: false };
   } finally {
     db.close();
   }
@@ -76,12 +113,16 @@ function rpmdbHeaders(file: string): Map<number, string | string[] | number>[] {
  * The name@version of every package in a SQLite rpmdb (for layer attribution: an older layer's copy of
  * the database). SQLite reads files, so the bytes go to a private file in `scratch` and are removed.
  */
-export function rpmInstalledKeys(contents: Buffer, scratch: string): Set<string> {
+export function rpmInstalledKeys(contents: Buffer, scratch: string, limits: Partial<RpmLimits> = {}): Set<string> {
+  const maxRows = limits.maxRows ?? DEFAULT_RPM_LIMITS.maxRows;
   const file = join(scratch, `rpmdb-history-${Date.now()}-${Math.random().toString(16).slice(2)}.sqlite`);
   writeFileSync(file, contents, { mode: 0o600 });
   const keys = new Set<string>();
   try {
-    for (const h of rpmdbHeaders(file)) {
+    const { headers, truncated } = rpmdbHeaders(file, maxRows);
+    // A partial list would attribute packages to the wrong layer: better none.
+    if (truncated) throw new LimitExceededError(`more than ${maxRows} rows in Packages`);
+    for (const h of headers) {
       const name = h.get(TAG.name);
       const full = rpmFullVersion(h);
       if (typeof name === "string" && full !== undefined && name !== "gpg-pubkey") keys.add(`${name}@${full}`);
@@ -92,8 +133,12 @@ export function rpmInstalledKeys(contents: Buffer, scratch: string): Set<string>
   return keys;
 }
 
-/** rpm's database: the SQLite rpmdb (rpm ≥ 4.16). BerkeleyDB and NDB databases are reported as not read. */
-export function rpmCataloger(ctx: OsContext, scratchDir: () => Promise<string>): Cataloger {
+/**
+ * rpm's database: the SQLite rpmdb (rpm ≥ 4.16). BerkeleyDB and NDB databases are reported as not read.
+ * Only a plain Packages table is read, row by row up to `limits.maxRows` (more rows are a problem).
+ */
+export function rpmCataloger(ctx: OsContext, scratchDir: () => Promise<string>, limits: Partial<RpmLimits> = {}): Cataloger {
+  const maxRows = limits.maxRows ?? DEFAULT_RPM_LIMITS.maxRows;
   return {
     name: "rpm",
     fileRequired: (entry) => SQLITE_DBS.has(entry.path) || BDB.has(entry.path) || NDB.has(entry.path),
@@ -109,9 +154,14 @@ export function rpmCataloger(ctx: OsContext, scratchDir: () => Promise<string>):
       const file = join(await scratchDir(), `rpmdb-${Date.now()}-${Math.random().toString(16).slice(2)}.sqlite`);
       await writeFile(file, contents, { mode: 0o600 });
       const components: Component[] = [];
-      let headers: Map<number, string | string[] | number>[];
+      const problems: CollectProblem[] = [];
+      let headers: RpmHeader[];
       try {
-        headers = rpmdbHeaders(file);
+        const read = rpmdbHeaders(file, maxRows);
+        headers = read.headers;
+        if (read.truncated) {
+          problems.push({ source: "rpm", file: entry.path, message: `more than ${maxRows} rows in Packages; the rest are not read (limit on rpmdb rows) and their packages are missing from the SBOM` });
+        }
       } finally {
         await rm(file, { force: true });
       }
@@ -153,7 +203,7 @@ export function rpmCataloger(ctx: OsContext, scratchDir: () => Promise<string>):
           provides: Array.isArray(provides) ? provides : [],
         });
       }
-      return { components };
+      return problems.length ? { components, problems } : { components };
     },
   };
 }

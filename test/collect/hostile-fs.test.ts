@@ -1,0 +1,81 @@
+/**
+ * DirectoryFs against hostile trees (issue 11): a named pipe where a companion file belongs (a
+ * requirements `-r` include) is refused at once instead of blocking the read forever, and a tree
+ * whose paths are longer than a path can be is refused with a clear error. The FIFO cases run in a
+ * child process with a time limit (test/bounded-run.ts), so a regression fails instead of hanging.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { promisify } from "node:util";
+import { DirectoryFs } from "../../src/collect/index.ts";
+import { LimitExceededError } from "../../src/errors.ts";
+import { runBounded, src } from "../bounded-run.ts";
+import { tempDir } from "../helpers.ts";
+
+const run = promisify(execFile);
+
+describe("DirectoryFs: hostile trees", () => {
+  it("readFile of a FIFO fails with an InputError at once; a -r include that is a FIFO is a problem", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await writeFile(join(dir, "requirements.txt"), "-r extra.txt\nrequests==2.31.0\n");
+      await run("mkfifo", [join(dir, "extra.txt")]);
+      const r = await runBounded(
+        `import { DirectoryFs } from ${JSON.stringify(src("src/collect/index.ts"))};
+         import { InputError } from ${JSON.stringify(src("src/errors.ts"))};
+         import { buildSbom } from ${JSON.stringify(src("src/sbom/index.ts"))};
+         const dir = ${JSON.stringify(dir)};
+         try { await new DirectoryFs(dir).readFile("extra.txt", 1024); console.log("read"); }
+         catch (e) { console.log(e instanceof InputError ? "InputError: " + e.message : "other: " + e.message); }
+         const sbom = await buildSbom({ kind: "dir", input: dir, path: dir }, { deterministic: true });
+         console.log(JSON.stringify({ components: sbom.components.map((c) => c.name), problems: sbom.problems }));`,
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(r.timedOut, false, "a read of a FIFO hung");
+      assert.equal(r.code, 0, r.stderr.slice(0, 2000));
+      const [first = "", second = "{}"] = r.stdout.trim().split("\n");
+      assert.match(first, /^InputError: .*extra\.txt: not a regular file/);
+      const sbom = JSON.parse(second) as { components: string[]; problems: { message: string }[] };
+      assert.deepEqual(sbom.components, ["requests"]);
+      assert.match(sbom.problems[0]?.message ?? "", /include extra\.txt: .*not a regular file/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("a path longer than 4096 characters stops the walk with a LimitExceededError", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // Made one level at a time (relative to the last), since the whole path is longer than PATH_MAX.
+      const part = "d".repeat(200);
+      const cwd = process.cwd();
+      try {
+        process.chdir(dir);
+        for (let i = 0; i < 22; i++) {
+          mkdirSync(part);
+          process.chdir(part);
+        }
+        writeFileSync("f", "x");
+      } finally {
+        process.chdir(cwd);
+      }
+      await mkdir(join(dir, "a"));
+      await writeFile(join(dir, "a", "requirements.txt"), "requests==2.31.0\n");
+      const fs = new DirectoryFs(dir);
+      await assert.rejects(
+        (async () => {
+          for await (const e of fs.walk()) void e;
+        })(),
+        (e: unknown) => e instanceof LimitExceededError && /longer than 4096 characters/.test(e.message) && e.message.length < 1000,
+      );
+    } finally {
+      // rm -rf walks a tree deeper than PATH_MAX; fs.rm may not.
+      await run("rm", ["-rf", dir]).catch(() => undefined);
+      await cleanup();
+    }
+  });
+});
