@@ -7,10 +7,11 @@
 export * from "./model/index.ts";
 export * from "./errors.ts";
 export { parseTarget, parseImageReference, describeTarget, TARGET_SCHEMES, type ImageReferenceParts } from "./target/index.ts";
-export { loadConfig, parseConfig, defaultConfig, configSchema, type TollgateConfig, type Waiver, type LoadedConfig } from "./config/index.ts";
-export { collect, DirectoryFs, type Cataloger, type CatalogResult, type CollectResult, type ExtractInput, type FileEntry, type VirtualFs } from "./collect/index.ts";
+export { loadConfig, parseConfig, defaultConfig, configSchema, isCalendarDate, type TollgateConfig, type Waiver, type LoadedConfig } from "./config/index.ts";
+export { collect, problemLine, DirectoryFs, type Cataloger, type CatalogResult, type CollectResult, type ExtractInput, type FileEntry, type VirtualFs } from "./collect/index.ts";
 export { writeFileAtomic } from "./io/atomic-write.ts";
 export { cacheDir } from "./io/paths.ts";
+export { terminalText, markdownText, markdownCode, xmlText } from "./io/text.ts";
 // Vulnerability database and matching (src/vulndb, src/match)
 export {
   openVulnDb,
@@ -35,7 +36,8 @@ export {
 export { updateVulnDb, DEFAULT_OSV_BASE_URL, type UpdateOptions, type UpdateResult } from "./vulndb/update.ts";
 // SBOMs of source trees and SBOMs read back (src/sbom)
 export { buildSbom, sbomOptionsFrom, languageCatalogers, sbomTimestamp, isDeterministic, serializeCycloneDx, serializeSpdx, readSbomDocument, readSbomFile, ecosystemOfPurl, CYCLONEDX_SPEC_VERSIONS, type BuildSbomOptions, type CycloneDxOptions, type CycloneDxSpecVersion, type SpdxOptions, type PurlEcosystem } from "./sbom/index.ts";
-export { matchSbom, matchComponents, explainFinding, findingsDocument, FINDINGS_SCHEMA_VERSION, type MatchOptions, type MatchStats, type FindingsDocument } from "./match/index.ts";
+export { databaseDecisions, ecosystemCoverage, seenEcosystems, describeEcosystems, type EcosystemCoverage, type SeenEcosystem } from "./match/coverage.ts";
+export { matchSbom, matchComponents, isUnresolved, explainFinding, findingsDocument, FINDINGS_SCHEMA_VERSION, type MatchOptions, type MatchStats, type FindingsDocument } from "./match/index.ts";
 // Container images without a daemon (src/image)
 export {
   openImageSource,
