@@ -75,10 +75,19 @@ function firstChars(s: string, n: number): string {
  */
 export function findingsTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return "No known vulnerabilities found.\n";
-  const rows = findings.map((f) => [
+  // One row per vulnerability, package and version: the same package from the registry and from git
+  // (two components of one lockfile) made two rows that read the same. The JSON keeps both.
+  const copies = new Map<string, { finding: Finding; count: number }>();
+  for (const f of findings) {
+    const key = JSON.stringify([f.id, f.component.ecosystem, f.component.name, f.component.version, f.fixedVersions[0]]);
+    const seen = copies.get(key);
+    if (seen) seen.count++;
+    else copies.set(key, { finding: f, count: 1 });
+  }
+  const rows = [...copies.values()].map(({ finding: f, count }) => [
     f.severity.level + (f.severity.score !== undefined ? ` ${f.severity.score.toFixed(1)}` : ""),
     t(f.id),
-    t(f.component.name),
+    t(f.component.name) + (count > 1 ? ` (${count} copies)` : ""),
     t(f.component.version ?? ""),
     t(f.fixedVersions[0] ?? "-"),
     firstChars(t(f.summary ?? ""), 60),
