@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { InputError } from "../errors.ts";
+import { InputError, LimitExceededError } from "../errors.ts";
+import { readRegularFile } from "../io/files.ts";
 import { defaultConfigValues } from "./defaults.ts";
 import type { TollgateConfig } from "./schema.ts";
 
@@ -22,11 +22,14 @@ export async function loadConfig(explicit?: string, cwd: string = process.cwd())
   const file = explicit ?? `${cwd}/${DEFAULT_CONFIG_FILE}`;
   let text: string;
   try {
-    const buf = await readFile(file);
-    if (buf.length > MAX_CONFIG_BYTES) throw new InputError(`config file larger than ${MAX_CONFIG_BYTES} bytes`, { file, code: "CONFIG" });
+    // A regular file only, opened without blocking: a tollgate.yaml that is a FIFO in a hostile
+    // repository must not hang the CI job.
+    const buf = await readRegularFile(file, MAX_CONFIG_BYTES, explicit ?? DEFAULT_CONFIG_FILE);
     text = buf.toString("utf8");
   } catch (e) {
-    if (e instanceof InputError) throw e;
+    if (e instanceof LimitExceededError) throw new InputError(`config file larger than ${MAX_CONFIG_BYTES} bytes`, { file, code: "CONFIG" });
+    if (e instanceof InputError && e.code === "NOT_FOUND" && explicit === undefined) return { config: defaultConfigValues() };
+    if (e instanceof InputError) throw new InputError(e.code === "NOT_FOUND" ? "no such file" : "not a regular file", { file: explicit ?? DEFAULT_CONFIG_FILE, code: "CONFIG" });
     const code = (e as NodeJS.ErrnoException).code;
     if (explicit === undefined && code === "ENOENT") return { config: defaultConfigValues() };
     throw new InputError(code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`, { file: explicit ?? DEFAULT_CONFIG_FILE, code: "CONFIG" });

@@ -1,7 +1,7 @@
 import { createReadStream, type Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { checkPathLimits, openRegularFile } from "../collect/directory-fs.ts";
+import { checkPathLimits, openRegularFile } from "../io/files.ts";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
 
 /** One member of a plain tar file: where its data starts and how long it is. */

@@ -3,7 +3,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { extract as tarExtract, type Header } from "tar-stream";
-import { checkPathLimits } from "../collect/directory-fs.ts";
+import { checkPathLimits } from "../io/files.ts";
 import { InputError, LimitExceededError, TollgateError, UnsafeInputError, VerificationFailedError } from "../errors.ts";
 import { digestAlgorithm } from "./manifest.ts";
 import type { ImageLimits, LayerRef } from "./types.ts";

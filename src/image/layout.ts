@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
-import { openRegularFile, readRegularFile } from "../collect/directory-fs.ts";
+import { openRegularFile, readRegularFile } from "../io/files.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
 import { TarFileIndex } from "./archive.ts";
 import { digestAlgorithm, isDigest, parseDescriptor, parseJsonDocument, resolveManifest, verifyDigest, type BlobSource } from "./manifest.ts";

@@ -17,11 +17,12 @@
  * `tollgate:go:graph` property says which: `module-cache`, `module-cache-partial` (some `.mod`
  * missing), `requires-only`.
  */
-import { open, realpath, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { Cataloger, CatalogResult, ExtractInput, VirtualFs } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
+import { readRegularFile } from "../../io/files.ts";
 import type { Component } from "../../model/index.ts";
 import { ComponentSet, decodeUtf8, makeComponent, purlOf } from "./common.ts";
 
@@ -230,17 +231,9 @@ async function readGoModInRealCache(realRoot: string, modulePath: string, versio
     const real = await realpath(file);
     const r = relative(realRoot, real);
     if (r === "" || r === ".." || r.startsWith(`..${sep}`) || isAbsolute(r)) return undefined;
-    const handle = await open(real, "r");
-    try {
-      const s = await handle.stat();
-      if (!s.isFile() || s.size > MAX_GO_MOD_BYTES) return undefined;
-      const buf = Buffer.alloc(Math.min(s.size, MAX_GO_MOD_BYTES) + 1);
-      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-      if (bytesRead > MAX_GO_MOD_BYTES) return undefined;
-      return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, bytesRead));
-    } finally {
-      await handle.close();
-    }
+    // A regular file only, opened without blocking (a FIFO in the cache must not hang the run).
+    const buf = await readRegularFile(real, MAX_GO_MOD_BYTES);
+    return new TextDecoder("utf-8", { fatal: true }).decode(buf);
   } catch {
     return undefined;
   }
