@@ -57,7 +57,7 @@ export function registerGateCommands(app: CliApp): void {
     )
     .action(
       app.action<[string]>(async ([input], options, ctx) => {
-        const [{ runCheck }, { describeIssueAction }, { openVexDocument, parseReportSpec, renderReport }] = await Promise.all([
+        const [{ runCheck }, { describeIssueAction }, { inputLine, openVexDocument, parseReportSpec, renderReport }] = await Promise.all([
           loadCheck(),
           import("./github.ts"),
           loadReports(),
@@ -88,8 +88,10 @@ export function registerGateCommands(app: CliApp): void {
         // gate that could not see something never passes (or fails) without saying why.
         for (const d of result.decisions) {
           if (!d.problem && !d.rule.startsWith("db:")) continue;
-          if (d.outcome === "fail") ctx.failure(t(`${d.message ?? d.rule} (${d.rule})`));
-          else ctx.notice(t(`${d.message ?? d.rule} (${d.rule})`));
+          // The same place as the reports give it (relative to the working directory).
+          const line = d.problem ? `input not read: ${inputLine(result, d)} (${d.rule})` : `${d.message ?? d.rule} (${d.rule})`;
+          if (d.outcome === "fail") ctx.failure(line);
+          else ctx.notice(line);
         }
         if (options.dryRun === true) {
           if (result.issues.length === 0) process.stderr.write("tollgate: dry run: no GitHub issue actions\n");

@@ -14,7 +14,7 @@ export { markdownReport } from "./markdown.ts";
 export { openVexDocument, type OpenVexOptions } from "./openvex.ts";
 export { sarifReport } from "./sarif.ts";
 export { tableReport, type TableOptions } from "./table.ts";
-export { shownDecisions, verdictLine, type ReportOptions } from "./common.ts";
+export { inputLine, shownDecisions, verdictLine, type ReportOptions } from "./common.ts";
 
 /** The formats `tollgate check` writes (`--format` and `--report FORMAT=PATH`). */
 export const REPORT_FORMATS = ["table", "json", "sarif", "markdown", "junit", "openvex"] as const;
