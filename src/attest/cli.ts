@@ -1,10 +1,9 @@
 import { examples, type CliApp } from "../cli/registry.ts";
+import { notBuiltYet } from "../signing/cli.ts";
 
-/** `tollgate attest`: in-toto attestations (SBOM, SLSA provenance). */
+/** `tollgate attest`: in-toto attestations (SBOM, SLSA provenance); not built yet. */
 export function registerAttestCommands(app: CliApp): void {
-  app.program
-    .command("attest")
-    .summary("create in-toto attestations (SBOM, SLSA provenance) for an artifact")
+  notBuiltYet(app.program.command("attest"), "create in-toto attestations (SBOM, SLSA provenance) for an artifact")
     .description("Wrap an SBOM or SLSA v1 provenance in an in-toto statement, sign it as DSSE and store it.")
     .argument("<artifact>", "the subject: a file or an image reference")
     .option("--predicate <path>", "predicate file (an SBOM or provenance)")

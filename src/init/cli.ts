@@ -15,8 +15,12 @@ export function registerInitCommands(app: CliApp): void {
     .argument("[dir]", "the repository root", ".")
     .addOption(new Option("--dockerfile <template>", "also write a hardened Dockerfile: node or python-ml").choices(["node", "python-ml"]))
     .option("--force", "overwrite existing files")
-    .option("--tollgate-package <spec>", "npm package spec the workflow installs tollgate from (default: tollgate@<this version>)")
-    .addHelpText("after", examples("tollgate init", "tollgate init --dockerfile node", "tollgate init path/to/repo --dockerfile python-ml --force"))
+    .option("--tollgate-repository <repo@sha>", "build tollgate in CI from this GitHub repository and commit: OWNER/NAME@<40-hex SHA> (default: this repository when it is tollgate's, else left for you to set in the workflow)")
+    .option("--tollgate-package <spec>", "install tollgate in CI from this npm package spec instead, e.g. tollgate@1.2.3 once it is published")
+    .addHelpText(
+      "after",
+      examples("tollgate init", "tollgate init --dockerfile node", "tollgate init --tollgate-repository OWNER/tollgate@<commit-sha>", "tollgate init path/to/repo --dockerfile python-ml --force"),
+    )
     .action(
       app.action<[string]>(async ([dir], options, ctx) => {
         const format = ctx.formatOf(["text", "json"] as const, "text");
@@ -25,6 +29,7 @@ export function registerInitCommands(app: CliApp): void {
           dockerfile: options.dockerfile as DockerfileTemplate | undefined,
           force: options.force === true,
           tollgatePackage: options.tollgatePackage as string | undefined,
+          tollgateRepository: options.tollgateRepository as string | undefined,
         });
         if (format === "json") {
           await ctx.writeOutput(`${JSON.stringify(result, null, 2)}\n`);
@@ -35,6 +40,7 @@ export function registerInitCommands(app: CliApp): void {
           ];
           await ctx.writeOutput(`${lines.join("\n")}\n`);
         }
+        for (const note of result.notes) ctx.notice(note);
         const skipped = result.files.filter((f) => f.status === "skipped").length;
         if (skipped > 0) ctx.notice(`${skipped} existing file${skipped === 1 ? "" : "s"} kept; run with --force to overwrite`);
       }),

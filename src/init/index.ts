@@ -1,10 +1,9 @@
-import { lstat, mkdir, realpath } from "node:fs/promises";
+import { lstat, mkdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { InputError, UnsafeInputError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
-import { TOLLGATE_VERSION } from "../version.ts";
 import { detectEcosystems, type DetectedEcosystem } from "./detect.ts";
-import { configTemplate, dependabotTemplate, DOCKERFILE_TEMPLATES, DOCKERIGNORE, workflowTemplate, type DockerfileTemplate } from "./templates.ts";
+import { configTemplate, dependabotTemplate, DOCKERFILE_TEMPLATES, DOCKERIGNORE, workflowTemplate, type DockerfileTemplate, type TollgateSource } from "./templates.ts";
 
 export { detectEcosystems, ecosystemOfFile, DEPENDABOT_ECOSYSTEMS, OSV_ECOSYSTEM, type DependabotEcosystem, type DetectedEcosystem } from "./detect.ts";
 export {
@@ -18,6 +17,7 @@ export {
   PINNED_ACTIONS,
   type DockerfileTemplate,
   type PinnedAction,
+  type TollgateSource,
   type WorkflowOptions,
 } from "./templates.ts";
 
@@ -26,8 +26,14 @@ export interface InitOptions {
   dockerfile?: DockerfileTemplate;
   /** Overwrite files that exist. */
   force?: boolean;
-  /** The npm package spec the workflow installs tollgate from (default `tollgate@<this version>`). */
+  /**
+   * An npm package spec the workflow installs tollgate from (`tollgate@1.2.3` once it is published,
+   * a tarball URL). Default: built from the repository itself when it is tollgate's, else from
+   * `tollgateRepository`.
+   */
   tollgatePackage?: string;
+  /** `OWNER/NAME@<40-hex commit>`: the GitHub repository and commit the workflow builds tollgate from. */
+  tollgateRepository?: string;
 }
 
 export type InitFileStatus = "created" | "overwritten" | "skipped";
@@ -42,6 +48,41 @@ export interface InitFileResult {
 export interface InitResult {
   ecosystems: DetectedEcosystem[];
   files: InitFileResult[];
+  /** Where the workflow installs tollgate from. */
+  tollgate: TollgateSource;
+  /** What is left for the user to do (e.g. pin the tollgate to install). */
+  notes: string[];
+}
+
+const PACKAGE_SPEC = /^[\w@./:#+~=^-]+$/;
+const REPOSITORY_AT_COMMIT = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40})$/;
+
+/** Whether `root` is tollgate's own repository (its package.json names the package and its `tollgate` command). */
+async function isTollgateRepository(root: string): Promise<boolean> {
+  try {
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { name?: unknown; bin?: unknown };
+    return pkg.name === "tollgate" && typeof pkg.bin === "object" && pkg.bin !== null && "tollgate" in pkg.bin;
+  } catch {
+    return false;
+  }
+}
+
+/** Where the generated workflow gets tollgate from (see `TollgateSource`). */
+export async function tollgateSource(root: string, options: Pick<InitOptions, "tollgatePackage" | "tollgateRepository">): Promise<TollgateSource> {
+  if (options.tollgatePackage !== undefined && options.tollgateRepository !== undefined) {
+    throw new UsageError("--tollgate-package and --tollgate-repository: give one of them");
+  }
+  if (options.tollgatePackage !== undefined) {
+    if (!PACKAGE_SPEC.test(options.tollgatePackage)) throw new UsageError(`--tollgate-package ${JSON.stringify(options.tollgatePackage)}: not an npm package spec (e.g. tollgate@1.2.3)`);
+    return { kind: "package", spec: options.tollgatePackage };
+  }
+  if (options.tollgateRepository !== undefined) {
+    const m = REPOSITORY_AT_COMMIT.exec(options.tollgateRepository);
+    if (!m) throw new UsageError(`--tollgate-repository ${JSON.stringify(options.tollgateRepository)}: expected OWNER/NAME@<full 40-character commit SHA>`);
+    return { kind: "repository", repository: m[1] as string, commit: m[2] as string };
+  }
+  if (await isTollgateRepository(root)) return { kind: "self" };
+  return { kind: "repository", repository: "", commit: "" };
 }
 
 async function existing(path: string): Promise<"none" | "file" | "other"> {
@@ -83,12 +124,20 @@ export async function initRepository(root: string, options: InitOptions = {}): P
   const order = ["npm", "pip", "gomod", "cargo", "maven", "gradle", "composer", "bundler", "nuget", "docker", "github-actions"];
   ecosystems.sort((a, b) => order.indexOf(a.ecosystem) - order.indexOf(b.ecosystem));
   const image = ecosystems.some((e) => e.ecosystem === "docker" && e.directories.includes("/"));
+  const tollgate = await tollgateSource(root, options);
+  const notes: string[] = [];
+  if (tollgate.kind === "repository" && tollgate.commit === "") {
+    notes.push(
+      "tollgate is not on the npm registry yet: the workflow builds it from its GitHub repository at a pinned commit; " +
+        "set TOLLGATE_REPOSITORY and TOLLGATE_COMMIT in .github/workflows/tollgate.yml (or run init with --tollgate-repository OWNER/NAME@SHA --force)",
+    );
+  }
 
   const plan: { path: string; text: string; what: string }[] = [
     {
       path: ".github/workflows/tollgate.yml",
       what: image ? "CI workflow: PR gate with SARIF; on main build, gate, sign, attest, verify, deploy" : "CI workflow: SBOM and vulnerability gate with SARIF",
-      text: workflowTemplate({ ecosystems, image, tollgatePackage: options.tollgatePackage ?? `tollgate@${TOLLGATE_VERSION}` }),
+      text: workflowTemplate({ ecosystems, image, tollgate }),
     },
     { path: ".github/dependabot.yml", what: `Dependabot: ${ecosystems.map((e) => e.ecosystem).join(", ")}`, text: dependabotTemplate(ecosystems) },
     { path: "tollgate.yaml", what: "policy with the defaults", text: configTemplate() },
@@ -124,5 +173,5 @@ export async function initRepository(root: string, options: InitOptions = {}): P
     await writeFileAtomic(dest, item.text);
     files.push({ path: item.path, status: state === "file" ? "overwritten" : "created", what: item.what });
   }
-  return { ecosystems, files };
+  return { ecosystems, files, tollgate, notes };
 }

@@ -36,38 +36,95 @@ function gh(expr: string): string {
   return "${{ " + expr + " }}";
 }
 
+/**
+ * Where the workflow gets tollgate from:
+ * - `self`: the repository is tollgate itself; it is built from the checkout.
+ * - `repository`: built from a GitHub repository at a pinned commit (tollgate is not on the npm
+ *   registry yet); `repository` and `commit` empty leave them for the user to fill in, and the
+ *   install step fails with a message saying so until they are.
+ * - `package`: an npm package spec (a published version, `tollgate@1.2.3`, or a tarball URL).
+ */
+export type TollgateSource =
+  | { kind: "self" }
+  | { kind: "repository"; repository: string; commit: string }
+  | { kind: "package"; spec: string };
+
 export interface WorkflowOptions {
   ecosystems: readonly DetectedEcosystem[];
   /** Build, sign, attest and verify an image on main. */
   image: boolean;
-  /** The npm package spec that installs tollgate in CI, e.g. `tollgate@0.1.0`. */
-  tollgatePackage: string;
+  /** Where the workflow installs tollgate from. */
+  tollgate: TollgateSource;
+}
+
+/** The workflow's `env:` entries and comment for a tollgate source (none when it is the repository itself). */
+function sourceEnv(source: TollgateSource): string {
+  switch (source.kind) {
+    case "self":
+      return "";
+    case "package":
+      return `
+env:
+  # The npm package spec tollgate is installed from: pin the version.
+  TOLLGATE_PACKAGE: "${source.spec}"
+`;
+    case "repository":
+      return `
+env:
+  # Which tollgate runs here. tollgate is not on the npm registry yet: it is built from its GitHub
+  # repository at a pinned commit. Set the repository (OWNER/NAME) and the full 40-character SHA of
+  # the commit to build (one you reviewed); \`tollgate init --tollgate-repository OWNER/NAME@SHA\`
+  # writes them. Until both are set, the install step fails and says so.
+  TOLLGATE_REPOSITORY: "${source.repository}"
+  TOLLGATE_COMMIT: "${source.commit}"
+`;
+  }
+}
+
+/** The steps that install tollgate in a job (Node.js, then tollgate on the PATH). */
+function installSteps(source: TollgateSource): string {
+  const node = `      - uses: ${uses(PINNED_ACTIONS.setupNode)}
+        with:
+          node-version: "24"`;
+  switch (source.kind) {
+    case "self":
+      return `${node}
+      - name: Install tollgate (built from this repository)
+        run: |
+          npm ci --ignore-scripts --no-audit --no-fund
+          npm run build
+          npm install --global --ignore-scripts --no-audit --no-fund "\${GITHUB_WORKSPACE}"`;
+    case "package":
+      return `${node}
+      - name: Install tollgate
+        run: npm install --global --ignore-scripts --no-audit --no-fund "\${TOLLGATE_PACKAGE}"`;
+    case "repository":
+      return `${node}
+      - name: Install tollgate (built from its repository at the pinned commit)
+        run: |
+          if [ -z "\${TOLLGATE_REPOSITORY}" ] || ! [[ "\${TOLLGATE_COMMIT}" =~ ^[0-9a-f]{40}$ ]]; then
+            echo "::error title=tollgate is not pinned::set TOLLGATE_REPOSITORY (OWNER/NAME) and TOLLGATE_COMMIT (a full commit SHA) in the env of this workflow"
+            exit 1
+          fi
+          src="\${RUNNER_TEMP}/tollgate"
+          git init --quiet "\${src}"
+          git -C "\${src}" fetch --quiet --depth 1 "https://github.com/\${TOLLGATE_REPOSITORY}.git" "\${TOLLGATE_COMMIT}"
+          git -C "\${src}" checkout --quiet FETCH_HEAD
+          # Exactly the locked dependencies, no install scripts; then tollgate's own build.
+          npm ci --prefix "\${src}" --ignore-scripts --no-audit --no-fund
+          npm run --prefix "\${src}" build
+          npm install --global --ignore-scripts --no-audit --no-fund "\${src}"`;
+  }
 }
 
 /** `.github/workflows/tollgate.yml` */
 export function workflowTemplate(o: WorkflowOptions): string {
   const osv = [...new Set(o.ecosystems.flatMap((e) => (OSV_ECOSYSTEM[e.ecosystem] !== undefined ? [OSV_ECOSYSTEM[e.ecosystem] as string] : [])))];
   const dbUpdate = osv.length > 0 ? `tollgate db update --ecosystem ${osv.join(" ")}` : "tollgate db update";
-  const install = `      - uses: ${uses(PINNED_ACTIONS.setupNode)}
-        with:
-          node-version: "24"
-      - name: Install tollgate
-        run: npm install --global --ignore-scripts "\${TOLLGATE_PACKAGE}"`;
+  const install = installSteps(o.tollgate);
   const checkout = `      - uses: ${uses(PINNED_ACTIONS.checkout)}
         with:
           persist-credentials: false`;
-  const lint = o.image
-    ? `
-      - name: Dockerfile hardening lint
-        if: ${gh("!cancelled()")}
-        run: tollgate lint dockerfile --format sarif --output tollgate-lint.sarif
-      - name: Upload the lint results to code scanning
-        if: ${gh("!cancelled() && hashFiles('tollgate-lint.sarif') != ''")}
-        uses: ${uses(PINNED_ACTIONS.uploadSarif)}
-        with:
-          sarif_file: tollgate-lint.sarif
-          category: tollgate-lint`
-    : "";
   const imageJobs = o.image
     ? `
 
@@ -164,9 +221,13 @@ ${install}
 # main: build the image, SBOM it, gate it, sign it, attest the SBOM, and verify it before deploy.
 # Signing needs two repository variables: TOLLGATE_SIGNING_KEY, a key reference tollgate signs with
 # (e.g. a Vault Transit key, vault://..., reached with this job's GitHub OIDC token), and
-# TOLLGATE_VERIFY_KEY, the matching public key (a file in the repository or a key reference).`
+# TOLLGATE_VERIFY_KEY, the matching public key (a file in the repository or a key reference).
+# tollgate's sign, attest and verify commands are not built yet (they exit 2): until they are, the
+# image job stops at "Sign the image" and nothing is deployed.`
       : ""
   }
+# \`tollgate check\` also lints the Dockerfiles of the repository: their TG-DF-### findings are in the
+# same SARIF, uploaded once.
 # Third-party actions are pinned by commit SHA; Dependabot (github-actions) proposes updates.
 # Every job gets only the permissions it needs; the workflow default is none.
 name: tollgate
@@ -182,11 +243,7 @@ permissions: {}
 concurrency:
   group: tollgate-${gh("github.workflow")}-${gh("github.ref")}
   cancel-in-progress: ${gh("github.event_name == 'pull_request'")}
-
-env:
-  # The npm package spec tollgate is installed from: pin the version.
-  TOLLGATE_PACKAGE: "${o.tollgatePackage}"
-
+${sourceEnv(o.tollgate)}
 jobs:
   gate:
     name: SBOM and vulnerability gate
@@ -201,14 +258,14 @@ ${install}
         run: ${dbUpdate}
       - name: SBOM
         run: tollgate sbom . --output sbom.cdx.json
-      - name: Vulnerability gate
+      - name: Vulnerability gate and Dockerfile lint
         run: tollgate check . --report sarif=tollgate.sarif --report "markdown=\${GITHUB_STEP_SUMMARY}"
       - name: Upload the gate results to code scanning
         if: ${gh("!cancelled() && hashFiles('tollgate.sarif') != ''")}
         uses: ${uses(PINNED_ACTIONS.uploadSarif)}
         with:
           sarif_file: tollgate.sarif
-          category: tollgate${lint}${imageJobs}
+          category: tollgate${imageJobs}
 `;
 }
 
@@ -251,8 +308,8 @@ vex: []                # OpenVEX or CycloneDX VEX documents (paths)
 
 # The vulnerability database
 db:
-  max_age: 7d          # scans warn when the database is older
-  fail_when_stale: false
+  max_age: 7d          # older than this, the database is stale
+  fail_when_stale: true  # check and scan fail on a stale database; false: a warning
 
 # SBOMs
 sbom:

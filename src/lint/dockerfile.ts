@@ -32,6 +32,14 @@ export interface RunCommand {
   mounts: Record<string, string>[];
   /** The shell text, continuation lines joined. */
   script: string;
+  /**
+   * The SHELL in force for this RUN (`["/bin/sh", "-c"]` unless a SHELL instruction, in this stage or
+   * the stage it builds on, says otherwise; `["cmd", "/S", "/C"]` on a Windows base image); `[]` for
+   * an exec-form RUN, which runs its program without a shell.
+   */
+  shell: string[];
+  /** False when that shell is not a POSIX shell (PowerShell, cmd, fish): `commands` is a POSIX reading then. */
+  posixShell: boolean;
 }
 
 export interface Stage {
@@ -181,6 +189,21 @@ function mountsOf(run: Instruction): Record<string, string>[] {
   return out;
 }
 
+const DEFAULT_SHELL = ["/bin/sh", "-c"];
+const WINDOWS_SHELL = ["cmd", "/S", "/C"];
+const NON_POSIX_SHELLS = new Set(["powershell", "pwsh", "cmd", "fish"]);
+
+/** Whether a SHELL's program is a POSIX shell: not PowerShell, cmd or fish (by name, any directory, `.exe` or not). */
+export function isPosixShell(shell: readonly string[]): boolean {
+  const program = (shell[0] ?? "").replace(/^.*[\\/]/, "").replace(/\.exe$/i, "").toLowerCase();
+  return !NON_POSIX_SHELLS.has(program);
+}
+
+/** Windows base images, whose default shell is cmd. */
+function windowsBase(image: ImageRef): boolean {
+  return image.registry === "mcr.microsoft.com" && /^windows(?:\/|$)/.test(image.repository);
+}
+
 /** Parses Dockerfile text. dockerfile-ast is error-tolerant: it never throws on bad syntax. */
 export function parseDockerfile(text: string, file: string): ParsedDockerfile {
   const ast = DockerfileParser.parse(text);
@@ -193,9 +216,20 @@ export function parseDockerfile(text: string, file: string): ParsedDockerfile {
   const lookup = (name: string): string | null | undefined => globalArgs.get(name);
   const stages: Stage[] = [];
   const names = new Map<string, number>();
+  // The SHELL in force at the end of each stage, and in the current one.
+  const endShell: string[][] = [];
+  let shell = DEFAULT_SHELL;
+  const runCommand = (instruction: Instruction, run: Run): RunCommand => {
+    const script = runScript(run, lines);
+    // An exec-form RUN runs its program without the SHELL.
+    const execForm = run.getOpeningBracket() !== null && run.getClosingBracket() !== null && execFormWords(run) !== undefined;
+    const runShell = execForm ? [] : shell;
+    return { instruction, line: lineOf(instruction), commands: parseShell(script), mounts: mountsOf(run), script, shell: runShell, posixShell: isPosixShell(runShell) };
+  };
   for (const instruction of ast.getInstructions()) {
     const keyword = instruction.getKeyword();
     if (keyword === "FROM") {
+      if (stages.length > 0) endShell.push(shell);
       const from = instruction as From;
       const image = parseImage(from.getImage() ?? "", lookup);
       const stage: Stage = { index: stages.length, from, line: lineOf(from), image, instructions: [from], runs: [] };
@@ -205,21 +239,22 @@ export function parseDockerfile(text: string, file: string): ParsedDockerfile {
       if (parent !== undefined && image.tag === undefined && image.digest === undefined) stage.parentStage = parent;
       if (stage.name !== undefined && !names.has(stage.name)) names.set(stage.name, stage.index);
       stages.push(stage);
+      shell = stage.parentStage !== undefined ? (endShell[stage.parentStage] ?? DEFAULT_SHELL) : windowsBase(image) ? WINDOWS_SHELL : DEFAULT_SHELL;
       continue;
     }
     const stage = stages[stages.length - 1];
     if (!stage) continue;
     stage.instructions.push(instruction);
-    if (keyword === "RUN") {
-      const script = runScript(instruction as Run, lines);
-      stage.runs.push({ instruction, line: lineOf(instruction), commands: parseShell(script), mounts: mountsOf(instruction), script });
+    if (keyword === "SHELL") {
+      const words = execFormWords(instruction);
+      if (words && words.length > 0) shell = words;
+    } else if (keyword === "RUN") {
+      stage.runs.push(runCommand(instruction, instruction as Run));
     } else if (keyword === "ONBUILD") {
-      // `ONBUILD RUN …` runs in every image built FROM this one: its shell is checked like any RUN.
+      // `ONBUILD RUN …` runs in every image built FROM this one: its shell is checked like any RUN
+      // (with this stage's SHELL, the best guess of the child's).
       const trigger = (instruction as Onbuild).getTriggerInstruction();
-      if (trigger && trigger.getKeyword() === "RUN") {
-        const script = runScript(trigger as Run, lines);
-        stage.runs.push({ instruction, line: lineOf(instruction), commands: parseShell(script), mounts: mountsOf(trigger), script });
-      }
+      if (trigger && trigger.getKeyword() === "RUN") stage.runs.push(runCommand(instruction, trigger as Run));
     }
   }
   const lineIgnores = new Map<number, Set<string>>();

@@ -72,9 +72,11 @@ export function lintDockerfileText(text: string, file: string, config?: Tollgate
     if (ignored.has(rule.id) || named(df.fileIgnores)) continue;
     const override = c.severity[rule.id];
     if (override === "off") continue;
-    const severity: LintSeverity = override ?? rule.severity;
     for (const hit of rule.check({ df, trustedRegistries: c.trusted_registries })) {
       if (named(df.lineIgnores.get(hit.line))) continue;
+      // lint.severity in tollgate.yaml wins; else the finding's own (TG-DF-001 on a non-root or an
+      // unknown base image), else the rule's.
+      const severity: LintSeverity = override ?? hit.severity ?? rule.severity;
       findings.push({ ruleId: rule.id, severity, file, line: hit.line, message: hit.message ?? rule.message, refs: [...rule.refs], fix: rule.fix });
     }
   }

@@ -22,6 +22,8 @@ export interface RuleHit {
   line: number;
   /** A more specific message than the rule's default. */
   message?: string;
+  /** This finding's severity, when it differs from the rule's (a severity set in tollgate.yaml wins over both). */
+  severity?: LintSeverity;
 }
 
 export interface RuleContext {
@@ -287,6 +289,106 @@ function isWorldWritableMode(mode: string): boolean {
   return mode.split(",").some((clause) => /^[ugoa]*[ao][ugoa]*[+=][rwxXst]*w/.test(clause));
 }
 
+/** A literal value (no `$VAR`, `${VAR}` or `$(…)` reference), not empty. */
+function isLiteral(v: string): boolean {
+  return v !== "" && !v.includes("$");
+}
+
+/** curl's `user:password` with a literal password (`user` alone makes curl prompt for it). */
+function isLiteralCredential(v: string): boolean {
+  return isLiteral(v) && /:./.test(v);
+}
+
+/** curl's short options that take a value (the rest of the word, else the next word). */
+const CURL_SHORT_WITH_VALUE = new Set("AbcCdDeEFHKmoPQrtTuUwxXyYz");
+
+/** The values of curl's `-u`/`--user` and `-U`/`--proxy-user`, in any of their spellings (`-uX`, `-su X`). */
+function curlCredentials(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === "--") break;
+    if (w.startsWith("--")) {
+      const eq = w.indexOf("=");
+      const name = eq === -1 ? w : w.slice(0, eq);
+      if (name === "--user" || name === "--proxy-user") out.push(eq === -1 ? (words[++i] ?? "") : w.slice(eq + 1));
+      continue;
+    }
+    if (!w.startsWith("-")) continue;
+    for (let k = 1; k < w.length; k++) {
+      const letter = w[k] as string;
+      if (!CURL_SHORT_WITH_VALUE.has(letter)) continue;
+      const value = k + 1 < w.length ? w.slice(k + 1) : (words[++i] ?? "");
+      if (letter === "u" || letter === "U") out.push(value);
+      break;
+    }
+  }
+  return out;
+}
+
+const WGET_PASSWORD_OPTIONS = ["--password", "--http-password", "--ftp-password", "--proxy-password"];
+
+/** The values of long options (`--name=value` or `--name value`). */
+function optionValues(words: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === "--") break;
+    const eq = w.indexOf("=");
+    const name = eq === -1 ? w : w.slice(0, eq);
+    if (names.includes(name)) out.push(eq === -1 ? (words[++i] ?? "") : w.slice(eq + 1));
+  }
+  return out;
+}
+
+/** The MySQL and MariaDB command-line clients. */
+const MYSQL_CLIENTS = /^(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mysqlslap|mariadb(?:-(?:dump|admin|import|show|check|slap))?)$/;
+
+/**
+ * The passwords given to a MySQL client: `-pSECRET` and `--password=SECRET` (also `--password1=` to
+ * `3`). `-p` and `--password` alone make it prompt; the next word is then not a password.
+ */
+function mysqlPasswords(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const w of words.slice(1)) {
+    if (w === "--") break;
+    const long = /^--password[123]?=(.*)$/.exec(w);
+    if (long) out.push(long[1] as string);
+    else if (/^-p./.test(w)) out.push(w.slice(2));
+  }
+  return out;
+}
+
+/**
+ * Tags of images that run as a non-root user by default: distroless's `nonroot` and `debug-nonroot`
+ * (UID 65532; also with an architecture suffix, `nonroot-amd64`), and the same convention elsewhere
+ * (`*:nonroot`, `*:*-nonroot`).
+ */
+const NONROOT_TAG = /(?:^|-)nonroot(?:-(?:amd64|arm64|arm|s390x|ppc64le|386|riscv64))?$/i;
+
+/**
+ * What a stage without USER runs as, judged from the image at the root of its `FROM <stage>` chain:
+ * `nonroot` (a known non-root image), `unknown` (a variable without a default, or the name of a build
+ * stage defined later in the file, i.e. a build context given to `docker buildx build --build-context`),
+ * else `root` (images run as root unless they set a user; scratch has no user at all).
+ */
+function baseUser(df: ParsedDockerfile, stage: Stage): { kind: "root" | "nonroot" | "unknown"; image: string } {
+  let s = stage;
+  const seen = new Set<number>();
+  while (s.parentStage !== undefined && !seen.has(s.index)) {
+    seen.add(s.index);
+    s = df.stages[s.parentStage] ?? s;
+  }
+  const image = s.image;
+  const shown = image.raw === image.resolved || image.unresolved || image.resolved === "" ? image.raw : `${image.resolved} (${image.raw})`;
+  if (image.unresolved || image.resolved === "") return { kind: "unknown", image: shown };
+  if (image.tag === undefined && image.digest === undefined && !image.resolved.includes("/") && df.stages.some((x) => x.index > s.index && x.name === image.resolved.toLowerCase())) {
+    return { kind: "unknown", image: shown };
+  }
+  if (image.tag !== undefined && NONROOT_TAG.test(image.tag)) return { kind: "nonroot", image: shown };
+  return { kind: "root", image: shown };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rules
 
@@ -302,7 +404,17 @@ export const RULES: readonly LintRule[] = [
       if (!stage) return [];
       const users = ofKeyword(inheritedInstructions(df, stage), "USER");
       const last = users[users.length - 1];
-      if (!last) return [{ line: stage.line, message: "the final stage has no USER: the container runs as root" }];
+      if (!last) {
+        // No USER anywhere: the image runs as its base image's user.
+        const base = baseUser(df, stage);
+        if (base.kind === "nonroot") {
+          return [{ line: stage.line, severity: "info", message: `the final stage has no USER; its base image ${base.image} runs as a non-root user (its tag says so): state it with a numeric USER` }];
+        }
+        if (base.kind === "unknown") {
+          return [{ line: stage.line, severity: "warning", message: `the final stage has no USER and its base image (${base.image}) is not known here: it runs as root unless that image sets a non-root user` }];
+        }
+        return [{ line: stage.line, message: "the final stage has no USER: the container runs as root" }];
+      }
       const value = (last.getArgumentsContent() ?? "").trim();
       if (ROOT_USER.test(value)) return [{ line: lineOf(last), message: `the last USER of the final stage is ${value}: the container runs as root` }];
       return [];
@@ -437,11 +549,11 @@ export const RULES: readonly LintRule[] = [
     id: "TG-DF-010",
     severity: "warning",
     message: "apt-get install leaves the package lists in the image",
-    fix: "end the same RUN with `rm -rf /var/lib/apt/lists/*`, or use a cache mount on /var/lib/apt",
+    fix: "end the same RUN with `rm -rf /var/lib/apt/lists/*` (or `apt-get dist-clean`, apt 3.0 and later), or use a cache mount on /var/lib/apt",
     refs: ["DL3009"],
     check({ df }) {
       return shippedRuns(df)
-        .filter(({ run }) => run.commands.some((c) => isApt(c, ["install"])) && !run.script.includes("/var/lib/apt/lists") && !hasCacheMount(run, /^\/var\/(?:lib|cache)\/apt/))
+        .filter(({ run }) => run.commands.some((c) => isApt(c, ["install"])) && !run.script.includes("/var/lib/apt/lists") && !run.commands.some((c) => isApt(c, ["distclean", "dist-clean"])) && !hasCacheMount(run, /^\/var\/(?:lib|cache)\/apt/))
         .map(({ run }) => ({ line: run.line }));
     },
   },
@@ -968,23 +1080,11 @@ export const RULES: readonly LintRule[] = [
     fix: "add `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]` before it, or start the RUN with `set -o pipefail &&`",
     refs: ["DL4006"],
     check({ df }) {
-      const hits: RuleHit[] = [];
-      // The SHELL in force at the end of each stage; a stage built on another starts with its SHELL.
-      const endState: boolean[] = [];
-      for (const s of df.stages) {
-        let pipefail = s.parentStage !== undefined ? (endState[s.parentStage] ?? false) : false;
-        const runs = new Map(s.runs.map((r) => [r.instruction, r]));
-        for (const i of s.instructions) {
-          const k = i.getKeyword();
-          if (k === "SHELL") pipefail = /pipefail/.test(i.getRawArgumentsContent() ?? "");
-          if (k !== "RUN") continue;
-          const run = runs.get(i);
-          if (!run || pipefail || /pipefail/.test(run.script)) continue;
-          if (run.commands.some((c) => c.pipesTo)) hits.push({ line: run.line });
-        }
-        endState.push(pipefail);
-      }
-      return hits;
+      // run.shell is the SHELL in force (a stage built on another starts with its SHELL). Under
+      // PowerShell, cmd or fish the POSIX reading of the script, and pipefail, do not apply.
+      return allRuns(df)
+        .filter(({ run }) => run.posixShell && !/pipefail/.test(run.shell.join(" ")) && !/pipefail/.test(run.script) && run.commands.some((c) => c.pipesTo))
+        .map(({ run }) => ({ line: run.line }));
     },
   },
   {
@@ -994,23 +1094,24 @@ export const RULES: readonly LintRule[] = [
     fix: "mount it with `RUN --mount=type=secret,id=<name>` and read it from /run/secrets/<name>",
     refs: ["DS-0031", "CIS-4.10"],
     check({ df }) {
-      return allRuns(df)
-        .filter(({ run }) => !hasSecretMount(run))
-        .filter(({ run }) =>
-          run.commands.some((c) => {
-            const name = commandName(c);
-            const w = c.words;
-            if (name === "aws" && w[1] === "configure" && w[2] === "set" && /^aws_(?:access_key_id|secret_access_key|session_token)$/.test(w[3] ?? "")) return true;
-            if (name === "gcloud" && w.includes("activate-service-account")) return true;
-            if (name === "az" && w[1] === "login" && hasFlag(w, ["--password", "--federated-token"], ["p"])) return true;
-            if (name === "doctl" && w[1] === "auth" && hasFlag(w, ["--access-token"], ["t"])) return true;
-            if ((name === "docker" || name === "podman" || name === "helm") && w.includes("login") && hasFlag(w, ["--password"], ["p"])) return true;
-            if ((name === "npm" || name === "yarn" || name === "pnpm") && w.includes("config") && w.some((x) => /_auth(?:Token)?\b|_password\b/.test(x))) return true;
-            if (name === "echo" || name === "printf") return w.some((x) => /_authToken=|_auth=|password\s*=/.test(x));
-            return false;
-          }),
-        )
-        .map(({ run }) => ({ line: run.line }));
+      return runRule(
+        allRuns(df).filter(({ run }) => !hasSecretMount(run)),
+        (c) => {
+          const name = commandName(c);
+          const w = c.words;
+          if (name === "aws" && w[1] === "configure" && w[2] === "set" && /^aws_(?:access_key_id|secret_access_key|session_token)$/.test(w[3] ?? "")) return true;
+          if (name === "gcloud" && w.includes("activate-service-account")) return true;
+          if (name === "az" && w[1] === "login" && hasFlag(w, ["--password", "--federated-token"], ["p"])) return true;
+          if (name === "doctl" && w[1] === "auth" && hasFlag(w, ["--access-token"], ["t"])) return true;
+          if ((name === "docker" || name === "podman" || name === "helm") && w.includes("login") && hasFlag(w, ["--password"], ["p"])) return true;
+          if ((name === "npm" || name === "yarn" || name === "pnpm") && w.includes("config") && w.some((x) => /_auth(?:Token)?\b|_password\b/.test(x))) return true;
+          if (name === "echo" || name === "printf") return w.some((x) => /_authToken=|_auth=|password\s*=/.test(x));
+          if (name === "curl" && curlCredentials(w).some(isLiteralCredential)) return "curl -u/--user passes a user:password on the command line (it stays in the build history)";
+          if (name === "wget" && optionValues(w, WGET_PASSWORD_OPTIONS).some(isLiteral)) return "wget --password passes a password on the command line (it stays in the build history)";
+          if (MYSQL_CLIENTS.test(name) && mysqlPasswords(w).some(isLiteral)) return `${name} -p<password>/--password= passes a password on the command line (it stays in the build history)`;
+          return false;
+        },
+      );
     },
   },
   {

@@ -31,7 +31,11 @@ content-hash = "0000000000000000000000000000000000000000000000000000000000000000
 
 async function makeRepo(dir: string): Promise<void> {
   await copyFile(join(ROOT, "package-lock.json"), join(dir, "package-lock.json"));
-  await copyFile(join(ROOT, "package.json"), join(dir, "package.json"));
+  // tollgate's own package.json under another name: a repository that is not tollgate.
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as Record<string, unknown>;
+  pkg.name = "example-service";
+  delete pkg.bin;
+  await writeFile(join(dir, "package.json"), JSON.stringify(pkg, null, 2));
   await mkdir(join(dir, "ml"));
   await writeFile(join(dir, "ml", "poetry.lock"), POETRY_LOCK);
   await writeFile(join(dir, "ml", "requirements.txt"), "flask==3.0.3\n");
@@ -152,7 +156,7 @@ test("init writes parseable files matching the detected ecosystems; workflow cal
     // Every pinned action carries its version as a comment.
     for (const line of wfText.split("\n").filter((l) => l.includes("uses: "))) assert.match(line, /@[0-9a-f]{40} # v\d+/);
     const names = calls.map((c) => c.slice(0, 2).filter((w) => !w.startsWith("-") && !w.includes(":") && w !== ".").join(" "));
-    for (const want of ["db update", "sbom", "check", "lint dockerfile", "sign image", "attest", "verify image"]) {
+    for (const want of ["db update", "sbom", "check", "sign image", "attest", "verify image"]) {
       assert.ok(names.includes(want), `the workflow runs tollgate ${want} (has: ${names.join(", ")})`);
     }
     for (const c of calls) assert.deepEqual(checkAgainstCli(c), [], `tollgate ${c.join(" ")}`);
@@ -247,4 +251,137 @@ test("tollgate's own action.yml parses, is a composite action and pins its actio
   assert.equal(action.runs.using, "composite");
   assert.ok("args" in action.inputs);
   for (const s of action.runs.steps) if (s.uses) assert.match(s.uses, /@[0-9a-f]{40}$/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: where the workflow gets tollgate from (it is not on the npm registry), and one SARIF upload.
+
+interface Workflow {
+  env?: Record<string, string>;
+  jobs: Record<string, { steps: { name?: string; uses?: string; run?: string; with?: Record<string, unknown> }[] }>;
+}
+
+async function initWorkflow(dir: string, args: string[] = []): Promise<{ text: string; wf: Workflow; stderr: string; stdout: string }> {
+  const r = await runCli(["init", "--force", ...args], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const text = await readFile(join(dir, ".github", "workflows", "tollgate.yml"), "utf8");
+  return { text, wf: parseYaml(text, "tollgate.yml") as Workflow, stderr: r.stderr, stdout: r.stdout };
+}
+
+function installStep(wf: Workflow, job = "gate"): { name?: string; run?: string } {
+  const step = wf.jobs[job]?.steps.find((s) => s.name?.startsWith("Install tollgate"));
+  assert.ok(step?.run, `${job} has an install step`);
+  return step;
+}
+
+/** Runs a step's script with bash, `npm` and `git` replaced by stubs that log their arguments. */
+async function runStep(script: string, env: Record<string, string>, dir: string): Promise<{ code: number; stdout: string }> {
+  const bin = join(dir, "stub-bin");
+  await mkdir(bin, { recursive: true });
+  for (const tool of ["npm", "git"]) await writeFile(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${join(dir, "calls.log")}"\n`, { mode: 0o755 });
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync("bash", ["-e", "-c", script], { env: { PATH: `${bin}:/usr/bin:/bin`, RUNNER_TEMP: dir, GITHUB_WORKSPACE: dir, ...env }, encoding: "utf8" });
+  return { code: r.status ?? -1, stdout: r.stdout };
+}
+
+test("init: the workflow does not install an unpublished tollgate@<version>; by default it builds a pinned commit the user sets", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await makeRepo(dir);
+    const { text, wf, stderr } = await initWorkflow(dir);
+    assert.doesNotMatch(text, /tollgate@\d/, "no npm spec of an unpublished version");
+    assert.deepEqual(wf.env, { TOLLGATE_REPOSITORY: "", TOLLGATE_COMMIT: "" });
+    assert.match(text, /not on the npm registry yet/);
+    assert.match(stderr, /set TOLLGATE_REPOSITORY and TOLLGATE_COMMIT/);
+    for (const job of ["gate", "image", "verify"]) assert.match(installStep(wf, job).run ?? "", /git -C "\$\{src\}" fetch --quiet --depth 1/);
+    // Until both are set the step fails, with a GitHub error annotation, before fetching anything.
+    const script = installStep(wf).run as string;
+    const unset = await runStep(script, { TOLLGATE_REPOSITORY: "", TOLLGATE_COMMIT: "" }, dir);
+    assert.equal(unset.code, 1);
+    assert.match(unset.stdout, /^::error title=tollgate is not pinned::set TOLLGATE_REPOSITORY/m);
+    const short = await runStep(script, { TOLLGATE_REPOSITORY: "acme/tollgate", TOLLGATE_COMMIT: "abc123" }, dir);
+    assert.equal(short.code, 1, "a short SHA is not a pin");
+    // Set: fetch that commit, install exactly the lockfile without scripts, build, install globally.
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const ok = await runStep(script, { TOLLGATE_REPOSITORY: "acme/tollgate", TOLLGATE_COMMIT: sha }, dir);
+    assert.equal(ok.code, 0, ok.stdout);
+    const calls = (await readFile(join(dir, "calls.log"), "utf8")).trim().split("\n");
+    assert.deepEqual(calls, [
+      `git init --quiet ${dir}/tollgate`,
+      `git -C ${dir}/tollgate fetch --quiet --depth 1 https://github.com/acme/tollgate.git ${sha}`,
+      `git -C ${dir}/tollgate checkout --quiet FETCH_HEAD`,
+      `npm ci --prefix ${dir}/tollgate --ignore-scripts --no-audit --no-fund`,
+      `npm run --prefix ${dir}/tollgate build`,
+      `npm install --global --ignore-scripts --no-audit --no-fund ${dir}/tollgate`,
+    ]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("init --tollgate-repository OWNER/NAME@SHA pins it; --tollgate-package installs an npm spec; bad values are usage errors", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await makeRepo(dir);
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const pinned = await initWorkflow(dir, ["--tollgate-repository", `acme/tollgate@${sha}`]);
+    assert.deepEqual(pinned.wf.env, { TOLLGATE_REPOSITORY: "acme/tollgate", TOLLGATE_COMMIT: sha });
+    assert.doesNotMatch(pinned.stderr, /TOLLGATE_REPOSITORY/, "nothing left to do");
+    const pkg = await initWorkflow(dir, ["--tollgate-package", "tollgate@1.2.3"]);
+    assert.deepEqual(pkg.wf.env, { TOLLGATE_PACKAGE: "tollgate@1.2.3" });
+    assert.equal(installStep(pkg.wf).run, 'npm install --global --ignore-scripts --no-audit --no-fund "${TOLLGATE_PACKAGE}"');
+    for (const bad of [
+      ["--tollgate-repository", "acme/tollgate"],
+      ["--tollgate-repository", "acme/tollgate@abc123"],
+      ["--tollgate-package", 'tollgate@1"; rm -rf /'],
+      ["--tollgate-package", "${{ secrets.X }}"],
+      ["--tollgate-package", "tollgate@1.2.3", "--tollgate-repository", `acme/tollgate@${sha}`],
+    ]) {
+      const r = await runCli(["init", "--force", ...bad], { cwd: dir });
+      assert.equal(r.code, 2, `${bad.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+test("init in tollgate's own repository: the workflow builds tollgate from the checkout", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await copyFile(join(ROOT, "package.json"), join(dir, "package.json"));
+    await copyFile(join(ROOT, "package-lock.json"), join(dir, "package-lock.json"));
+    const { text, wf, stderr } = await initWorkflow(dir);
+    assert.equal(wf.env, undefined);
+    assert.doesNotMatch(text, /TOLLGATE_(?:PACKAGE|REPOSITORY|COMMIT)|tollgate@\d/);
+    assert.doesNotMatch(stderr, /TOLLGATE_REPOSITORY/);
+    const script = installStep(wf).run as string;
+    const r = await runStep(script, {}, dir);
+    assert.equal(r.code, 0);
+    assert.deepEqual((await readFile(join(dir, "calls.log"), "utf8")).trim().split("\n"), [
+      "npm ci --ignore-scripts --no-audit --no-fund",
+      "npm run build",
+      `npm install --global --ignore-scripts --no-audit --no-fund ${dir}`,
+    ]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("init: SARIF is uploaded once (check's SARIF holds the Dockerfile lint results); every run script is valid bash", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await makeRepo(dir);
+    const { wf } = await initWorkflow(dir, ["--dockerfile", "node"]);
+    const uploads = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@")));
+    assert.equal(uploads.length, 1);
+    assert.equal(uploads[0]?.with?.sarif_file, "tollgate.sarif");
+    const runs = Object.values(wf.jobs).flatMap((j) => j.steps.flatMap((s) => (s.run ? [s.run] : [])));
+    assert.ok(runs.some((r) => /^tollgate check \. --report sarif=tollgate\.sarif/.test(r)));
+    assert.ok(!runs.some((r) => /tollgate lint dockerfile/.test(r)), "no second lint run and upload");
+    const { spawnSync } = await import("node:child_process");
+    for (const r of runs) assert.equal(spawnSync("bash", ["-n", "-c", r]).status, 0, r);
+  } finally {
+    await cleanup();
+  }
 });

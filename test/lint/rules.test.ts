@@ -2,7 +2,7 @@
 // each `bad` must raise the rule (at the stated line when given) and each `good` must not.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LINT_RULES, lintDockerfileText, type LintTextOptions } from "../../src/lint/index.ts";
+import { LINT_RULES, lintDockerfileText, reachesThreshold, type LintTextOptions } from "../../src/lint/index.ts";
 
 interface Case {
   bad: string;
@@ -115,3 +115,112 @@ for (const rule of LINT_RULES) {
     assert.deepEqual(good, [], `raised on:\n${c.good}`);
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11 ("smaller, from the same tries"): further cases of TG-DF-001, 010, 048 and 049.
+
+function hitsOf(ruleId: string, text: string, config?: Parameters<typeof lintDockerfileText>[2]) {
+  return lintDockerfileText(text, "Dockerfile", config).filter((f) => f.ruleId === ruleId);
+}
+
+test("TG-DF-010: apt-get dist-clean (apt 3.0: removes the package lists) cleans like rm -rf /var/lib/apt/lists/*", () => {
+  for (const clean of ["apt-get dist-clean", "apt-get distclean", "apt dist-clean", "apt-get -y dist-clean"]) {
+    assert.deepEqual(hitsOf("TG-DF-010", `${D}\nRUN apt-get update && apt-get install -y --no-install-recommends curl && ${clean}\nUSER 1\n`), [], clean);
+  }
+  // apt-get clean empties /var/cache/apt/archives only: the lists stay.
+  assert.equal(hitsOf("TG-DF-010", `${D}\nRUN apt-get update && apt-get install -y --no-install-recommends curl && apt-get clean\nUSER 1\n`).length, 1);
+});
+
+test("TG-DF-048: no finding under a PowerShell, pwsh or cmd SHELL, nor on a Windows base image (cmd)", () => {
+  const pipe = "RUN Get-ChildItem C:\\\\app | Select-Object Name";
+  for (const shell of ['["powershell", "-Command", "$ErrorActionPreference = \'Stop\';"]', '["pwsh", "-NoLogo", "-Command"]', '["C:\\\\Program Files\\\\PowerShell\\\\7\\\\pwsh.exe", "-Command"]', '["cmd", "/S", "/C"]']) {
+    assert.deepEqual(hitsOf("TG-DF-048", `FROM mcr.microsoft.com/powershell:lts-nanoserver-1809\nSHELL ${shell}\n${pipe}\n`), [], shell);
+  }
+  assert.deepEqual(hitsOf("TG-DF-048", `FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN dir C:\\\\ | findstr app\n`), []);
+  // A stage built on a PowerShell stage keeps its SHELL; a later POSIX SHELL without pipefail is checked again.
+  assert.deepEqual(hitsOf("TG-DF-048", `FROM mcr.microsoft.com/powershell:lts AS ps\nSHELL ["pwsh", "-Command"]\nFROM ps\n${pipe}\n`), []);
+  assert.deepEqual(hitsOf("TG-DF-048", `FROM mcr.microsoft.com/powershell:lts\nSHELL ["pwsh", "-Command"]\n${pipe}\nSHELL ["/bin/sh", "-c"]\nRUN wget -qO- https://a/b | tar xz\n`).map((f) => f.line), [5]);
+  // An exec-form RUN does not use the SHELL: its `sh -c` script is POSIX.
+  assert.deepEqual(hitsOf("TG-DF-048", `FROM mcr.microsoft.com/powershell:lts\nSHELL ["pwsh", "-Command"]\nRUN ["/bin/sh", "-c", "wget -qO- https://a/b | tar xz"]\n`).map((f) => f.line), [3]);
+  // A POSIX shell without pipefail still raises it.
+  assert.equal(hitsOf("TG-DF-048", `${D}\nSHELL ["/bin/bash", "-c"]\nRUN wget -qO- https://a/b | tar xz\n`).length, 1);
+});
+
+test("TG-DF-049: curl -u user:password, mysql -pPASSWORD, wget --password on the command line", () => {
+  const bad = [
+    "curl -u deploy:hunter22 https://example.com/a",
+    "curl --user deploy:hunter22 https://example.com/a",
+    "curl -fsSLu deploy:hunter22 -o /a https://example.com/a",
+    "curl -fsSL -udeploy:hunter22 https://example.com/a",
+    "curl -U proxyuser:hunter22 -x http://proxy:3128 https://example.com/a",
+    "mysql -uroot -phunter22 -e 'CREATE DATABASE app'",
+    "mysql --password=hunter22 app < schema.sql",
+    "mariadb-dump -phunter22 app > /dump.sql",
+    "wget --password=hunter22 https://example.com/a",
+    "wget --user=deploy --http-password hunter22 https://example.com/a",
+  ];
+  for (const cmd of bad) {
+    const hits = hitsOf("TG-DF-049", `${D}\nRUN ${cmd}\n`);
+    assert.equal(hits.length, 1, cmd);
+    assert.equal(hits[0]?.severity, "error");
+    assert.ok(!hits[0]?.message.includes("hunter22"), `the message shows the secret: ${hits[0]?.message}`);
+  }
+  const good = [
+    "curl -u deploy https://example.com/a", // curl prompts for the password
+    "curl -u $CREDENTIALS https://example.com/a",
+    'curl -u "${USER}:${PASSWORD}" https://example.com/a',
+    'curl -u "deploy:$(cat /run/secrets/pw)" https://example.com/a',
+    "curl -u deploy: https://example.com/a",
+    "curl -H 'X-User: a:b' -o /a https://example.com/a",
+    "mysql -p app", // -p alone prompts; `app` is the database
+    "mysql --password app",
+    'mysql -uroot -p"$MYSQL_ROOT_PASSWORD"',
+    "mysql -h db -P3306 -uroot app",
+    'wget --password="$PW" https://example.com/a',
+  ];
+  for (const cmd of good) assert.deepEqual(hitsOf("TG-DF-049", `${D}\nRUN ${cmd}\n`), [], cmd);
+  // With a secret mount the RUN reads its credential from there.
+  assert.deepEqual(hitsOf("TG-DF-049", `${D}\nRUN --mount=type=secret,id=pw curl -u deploy:hunter22 https://example.com/a\n`).length, 0);
+});
+
+test("TG-DF-001: a known non-root base without USER is info, an unknown base a warning; neither fails the default gate", () => {
+  for (const base of ["gcr.io/distroless/static-debian12:nonroot", "gcr.io/distroless/base-debian12:debug-nonroot", "gcr.io/distroless/cc-debian12:nonroot-arm64", "registry.example.com/team/app:1.4-nonroot"]) {
+    const hits = hitsOf("TG-DF-001", `FROM ${base}\nCOPY app /app\n`);
+    assert.equal(hits.length, 1, base);
+    assert.equal(hits[0]?.severity, "info", base);
+    assert.match(hits[0]?.message ?? "", /non-root/);
+    assert.equal(reachesThreshold(hits, "error"), false);
+  }
+  // Built on a non-root stage: the chain's base decides.
+  assert.equal(hitsOf("TG-DF-001", "FROM gcr.io/distroless/static-debian12:nonroot AS run\nFROM run\nCOPY app /app\n")[0]?.severity, "info");
+  // A base chosen at build time: an ARG without a default, a stage picked by an automatic platform ARG,
+  // or a name that only a later stage has (a build context: docker buildx build --build-context app=…).
+  for (const text of [
+    "ARG BASE\nFROM ${BASE}\nCOPY app /app\n",
+    "FROM alpine:3.20 AS base-amd64\nFROM alpine:3.20 AS base-arm64\nFROM base-${TARGETARCH}\nCOPY app /app\n",
+    "FROM app AS final\nFROM golang:1.23 AS app\nFROM final\n",
+  ]) {
+    const hits = hitsOf("TG-DF-001", text);
+    assert.equal(hits.length, 1, text);
+    assert.equal(hits[0]?.severity, "warning", text);
+    assert.equal(reachesThreshold(hits, "error"), false);
+    assert.equal(reachesThreshold(hits, "warning"), true);
+  }
+  // Still errors: an ARG with a default (the image built without --build-arg), a tag that is not
+  // `nonroot`, distroless's default (root) tag, scratch, and an explicit root USER on a non-root base.
+  for (const text of [
+    "ARG BASE=debian:12\nFROM ${BASE}\n",
+    "FROM example/nonroot-tools:1\n",
+    "FROM gcr.io/distroless/static-debian12\n",
+    "FROM gcr.io/distroless/static-debian12:latest\n",
+    "FROM scratch\nCOPY app /app\n",
+    "FROM node AS node\nCOPY app /app\n",
+    "FROM gcr.io/distroless/static-debian12:nonroot\nUSER root\n",
+  ]) {
+    const hits = hitsOf("TG-DF-001", text);
+    assert.equal(hits.length, 1, text);
+    assert.equal(hits[0]?.severity, "error", text);
+  }
+  // A severity set in tollgate.yaml wins over the finding's own.
+  assert.equal(hitsOf("TG-DF-001", "ARG BASE\nFROM ${BASE}\n", { severity: { "TG-DF-001": "error" } })[0]?.severity, "error");
+});
