@@ -1,8 +1,9 @@
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { DirectoryFs } from "../collect/index.ts";
+import { appendAll, DirectoryFs } from "../collect/index.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
+import { readRegularFile } from "../io/files.ts";
 import { parseDockerfile } from "./dockerfile.ts";
 import { IMAGE_RULES_BY_ID } from "./image-rules.ts";
 import { RULES, RULES_BY_ID, lintSeverityRank, type LintSeverity } from "./rules.ts";
@@ -103,23 +104,17 @@ export async function dockerignoreFor(dockerfile: string): Promise<boolean> {
 }
 
 async function readDockerfile(path: string): Promise<string> {
-  let handle;
+  let buf: Buffer;
   try {
-    handle = await open(path, "r");
+    // A regular file only, opened without blocking: a FIFO named Dockerfile must not hang the run.
+    buf = await readRegularFile(path, MAX_DOCKERFILE_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`, { file: path, code: code === "ENOENT" ? "NOT_FOUND" : "INPUT" });
+    if (e instanceof LimitExceededError) throw new LimitExceededError(`${path}: over the Dockerfile limit of ${MAX_DOCKERFILE_BYTES} bytes`);
+    if (e instanceof InputError) throw e;
+    throw new InputError(`cannot read: ${(e as Error).message}`, { file: path });
   }
-  try {
-    const s = await handle.stat();
-    if (!s.isFile()) throw new InputError("not a regular file", { file: path });
-    if (s.size > MAX_DOCKERFILE_BYTES) throw new LimitExceededError(`${path}: ${s.size} bytes is over the Dockerfile limit of ${MAX_DOCKERFILE_BYTES}`);
-    const buf = await handle.readFile();
-    if (buf.includes(0)) throw new InputError("not a text file (NUL byte)", { file: path });
-    return buf.toString("utf8");
-  } finally {
-    await handle.close();
-  }
+  if (buf.includes(0)) throw new InputError("not a text file (NUL byte)", { file: path });
+  return buf.toString("utf8");
 }
 
 /** Every Dockerfile under `dir` (sorted; symlinks not followed; node_modules, .git and vendored trees skipped). */
@@ -150,13 +145,13 @@ export async function lintDockerfiles(input: string | readonly string[], config?
     } catch {
       throw new InputError("no such file or directory", { file: p, code: "NOT_FOUND" });
     }
-    if (s.isDirectory()) files.push(...(await findDockerfiles(p)));
+    if (s.isDirectory()) appendAll(files, await findDockerfiles(p));
     else files.push(p);
   }
   const findings: LintFinding[] = [];
   for (const file of files) {
     const text = await readDockerfile(file);
-    findings.push(...lintDockerfileText(text, file, config, { hasDockerignore: await dockerignoreFor(file) }));
+    appendAll(findings, lintDockerfileText(text, file, config, { hasDockerignore: await dockerignoreFor(file) }));
   }
   return { findings, files };
 }

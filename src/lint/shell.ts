@@ -4,6 +4,7 @@
  * It does not expand variables or run anything; it is only what the lint rules need to recognise
  * commands such as `apt-get install -y curl` or `curl … | sh`. `sh -c '…'` is read recursively.
  */
+import { appendAll } from "../collect/collect.ts";
 
 export interface ShellCommand {
   /** The words, quotes removed; leading `VAR=value` assignments are in `assignments`. */
@@ -150,7 +151,7 @@ export function parseShell(script: string, depth = 0): ShellCommand[] {
       const cmd: ShellCommand = { words, assignments, pipedFrom, pipesTo: op === "|" };
       if (words.length > 0 || assignments.length > 0) out.push(cmd);
       const nested = depth < MAX_DEPTH ? nestedScript(words) : undefined;
-      if (nested !== undefined) out.push(...parseShell(nested, depth + 1));
+      if (nested !== undefined) appendAll(out, parseShell(nested, depth + 1));
     }
     current = [];
     pipedFrom = op === "|";
@@ -212,7 +213,7 @@ export function operands(words: readonly string[], optionsWithValue: readonly st
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
     if (w === "--") {
-      out.push(...words.slice(i + 1));
+      appendAll(out, words.slice(i + 1));
       break;
     }
     if (w.startsWith("-")) {

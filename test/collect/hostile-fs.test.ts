@@ -79,23 +79,26 @@ describe("DirectoryFs: hostile trees", () => {
     }
   });
 
-  it("a tollgate.yaml that is a FIFO, and a FIFO in the Go module cache, are refused at once (they hung)", async () => {
+  it("a tollgate.yaml, a Go module cache file and a Dockerfile that are FIFOs are refused at once (they hung)", async () => {
     const { dir, cleanup } = await tempDir();
     try {
       await run("mkfifo", [join(dir, "tollgate.yaml")]);
       const modDir = join(dir, "gocache", "cache", "download", "example.com", "m", "@v");
       await mkdir(modDir, { recursive: true });
       await run("mkfifo", [join(modDir, "v1.0.0.mod")]);
+      await run("mkfifo", [join(dir, "Dockerfile")]);
       const r = await runBounded(
         `import { loadConfig } from ${JSON.stringify(src("src/config/index.ts"))};
+         import { lintDockerfiles } from ${JSON.stringify(src("src/lint/index.ts"))};
          import { readCachedGoMod } from ${JSON.stringify(src("src/sbom/catalogers/go-mod.ts"))};
          try { await loadConfig(undefined, ${JSON.stringify(dir)}); console.log("loaded"); } catch (e) { console.log(e.message); }
-         console.log(String(await readCachedGoMod(${JSON.stringify(join(dir, "gocache"))}, "example.com/m", "v1.0.0")));`,
+         console.log(String(await readCachedGoMod(${JSON.stringify(join(dir, "gocache"))}, "example.com/m", "v1.0.0")));
+         try { await lintDockerfiles(${JSON.stringify(join(dir, "Dockerfile"))}); console.log("linted"); } catch (e) { console.log(e.message.split("/").pop()); }`,
         { timeoutMs: 20_000 },
       );
       assert.equal(r.timedOut, false, "a read of a FIFO hung");
       assert.equal(r.code, 0, r.stderr.slice(0, 2000));
-      assert.deepEqual(r.stdout.trim().split("\n"), ["tollgate.yaml: not a regular file", "undefined"]);
+      assert.deepEqual(r.stdout.trim().split("\n"), ["tollgate.yaml: not a regular file", "undefined", "Dockerfile: not a regular file"]);
     } finally {
       await cleanup();
     }
