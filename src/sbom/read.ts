@@ -8,7 +8,7 @@ import { InputError, LimitExceededError } from "../errors.ts";
 import { ECOSYSTEMS, type Component, type ComponentType, type Ecosystem, type Hash, type HashAlgorithm, type Sbom, type Scope, type Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { decodeUtf8, isObject, parseJsonText, str } from "./catalogers/common.ts";
-import { ecosystemOfPurl } from "./purl-ecosystem.ts";
+import { ecosystemOfPurl, packageUrl } from "./purl-ecosystem.ts";
 
 /** The largest SBOM file read (bytes). */
 export const MAX_SBOM_BYTES = 512 * 1024 * 1024;
@@ -39,6 +39,73 @@ function withPurl(c: Component, purl: string | undefined): void {
   const e = ecosystemOfPurl(purl);
   if (e?.ecosystem) c.ecosystem = e.ecosystem;
   if (e?.release) c.ecosystemRelease = e.release;
+  const source = sourceOfPurl(purl, c.version);
+  if (source) setSource(c, source.name, source.version);
+}
+
+/** The purl types of OS packages, whose advisories name the source package. */
+const OS_PURL = /^pkg:(deb|apk|rpm)\//i;
+
+/**
+ * The source package an OS package's purl names in its `upstream` qualifier, as tollgate and syft
+ * write it: deb `upstream=glibc` (the source has the binary's version, less a binNMU's `+bN`, as the
+ * dpkg cataloger reads a `Source:` without version) or `upstream=bash@5.2.15-2`; apk
+ * `upstream=openssl` (the origin, built at the package's version); rpm
+ * `upstream=openssl-3.0.7-24.el9.src.rpm`.
+ */
+function sourceOfPurl(purl: string, version: string | undefined): { name: string; version: string | undefined } | undefined {
+  const type = OS_PURL.exec(purl)?.[1]?.toLowerCase();
+  if (!type || !purl.includes("upstream=")) return undefined;
+  let upstream: string | undefined;
+  let purlVersion: string | undefined;
+  try {
+    const p = packageUrl().fromString(purl);
+    upstream = (p.qualifiers as Record<string, string> | undefined)?.upstream;
+    purlVersion = p.version ?? undefined;
+  } catch {
+    return undefined;
+  }
+  // Package names and versions hold no space: a '+' left unescaped in the qualifier (libsigc++-2.0,
+  // 2.36-9+deb12u4) was form-decoded into one.
+  upstream = upstream?.trim().replace(/ /g, "+");
+  if (!upstream) return undefined;
+  version ??= purlVersion;
+  if (type === "deb") {
+    const at = upstream.indexOf("@");
+    const name = at === -1 ? upstream : upstream.slice(0, at);
+    const v = at === -1 ? version?.replace(/\+b\d+$/, "") : upstream.slice(at + 1);
+    return name ? { name, version: v || undefined } : undefined;
+  }
+  if (type === "apk") return { name: upstream, version };
+  const m = /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(upstream);
+  return m ? { name: m[1] as string, version: `${m[2]}-${m[3]}` } : undefined;
+}
+
+function setSource(c: Component, name: string, version: string | undefined): void {
+  c.sourceName = name;
+  if (version) c.sourceVersion = version;
+  else delete c.sourceVersion;
+}
+
+/**
+ * trivy's spelling of the source package, for OS packages whose purl has no `upstream`: CycloneDX
+ * properties `aquasecurity:trivy:SrcName`, `SrcVersion`, `SrcRelease`, `SrcEpoch` (0 for none).
+ */
+function trivySource(c: Component, props: Record<string, string>): void {
+  const name = props["aquasecurity:trivy:SrcName"]?.trim();
+  if (c.sourceName !== undefined || !name || !c.purl || !OS_PURL.test(c.purl)) return;
+  const upstreamVersion = props["aquasecurity:trivy:SrcVersion"]?.trim();
+  const release = props["aquasecurity:trivy:SrcRelease"]?.trim();
+  const epoch = props["aquasecurity:trivy:SrcEpoch"]?.trim();
+  const version = upstreamVersion ? `${epoch && epoch !== "0" ? `${epoch}:` : ""}${upstreamVersion}${release ? `-${release}` : ""}` : undefined;
+  setSource(c, name, version);
+}
+
+/** trivy's SPDX `sourceInfo` of an OS package: "built package from: glibc 2.36-9+deb12u9". */
+function spdxSourceInfo(c: Component, info: string | undefined): void {
+  if (c.sourceName !== undefined || !info || !c.purl || !OS_PURL.test(c.purl)) return;
+  const m = /^built package from:\s*(\S+)(?:\s+(\S+))?\s*$/.exec(info);
+  if (m) setSource(c, m[1] as string, m[2]);
 }
 
 function cdxLicenses(v: unknown): string[] {
@@ -74,6 +141,7 @@ function cdxComponent(raw: Record<string, unknown>, file: string): Component {
     for (const p of raw.properties) if (isObject(p) && typeof p.name === "string" && typeof p.value === "string") props[p.name] = p.value;
     if (props["tollgate:scope"] === "dev" || props["cdx:npm:package:development"] === "true") c.scope = "dev";
     if (props["tollgate:unresolved"] === "true") c.unresolved = true;
+    trivySource(c, props);
     // tollgate writes the ecosystem of a component that has no purl (e.g. a requirement without a version).
     const ecosystem = props["tollgate:ecosystem"];
     if (c.ecosystem === undefined && ecosystem !== undefined && (ECOSYSTEMS as readonly string[]).includes(ecosystem)) c.ecosystem = ecosystem as Ecosystem;
@@ -156,6 +224,7 @@ function readSpdx(doc: Record<string, unknown>, file: string, target: Target): S
         }
       }
     }
+    spdxSourceInfo(c, str(p.sourceInfo));
     const purpose = str(p.primaryPackagePurpose)?.toLowerCase().replace(/_/g, "-");
     if (purpose && CDX_TYPES.has(purpose as ComponentType)) c.type = purpose as ComponentType;
     if (!c.version && c.type === "library") c.unresolved = true;

@@ -162,6 +162,8 @@ export class OsContext {
         if (c.sourceVersion && c.sourceVersion !== c.version) qualifiers.upstream = `${c.sourceName}@${c.sourceVersion}`;
         else if (c.sourceName !== c.name) qualifiers.upstream = c.sourceName;
       }
+      // Alpine's origin package (what secdb and OSV name), as syft writes it: read back by `sbom:` targets.
+      if (p.kind === "apk" && c.sourceName && c.sourceName !== c.name) qualifiers.upstream = c.sourceName;
       c.purl = new PackageURL(p.kind, purlNamespace(d, p.kind), c.name, c.version ?? null, qualifiers, null).toString();
       c.ref = c.purl;
     }

@@ -1,13 +1,23 @@
 /**
  * `poetry.lock` (Poetry 1.x and 2.x): `[[package]]` with name, version, `files` (sha256 hashes),
- * `[package.dependencies]`, and the groups (`groups = ["main", "dev"]`, or the older
- * `category = "dev"`). Direct dependencies come from pyproject.toml beside it
- * (`[tool.poetry.dependencies]`, `[tool.poetry.group.<g>.dependencies]`, `[project.dependencies]`).
+ * `[package.dependencies]`, `[package.extras]`, and the groups (`groups = ["main", "dev"]`, or the
+ * older `category = "dev"`). Direct dependencies come from pyproject.toml beside it
+ * (`[project.dependencies]` and `[project.optional-dependencies]`, `[tool.poetry.dependencies]`,
+ * `[tool.poetry.group.<g>.dependencies]`, `[tool.poetry.extras]`, `[dependency-groups]`).
+ *
+ * What `poetry install` installs by default: the project's dependencies (required) and its groups;
+ * its extras only when asked for (`--extras`, `--all-extras`). A dependency entry `{ optional = true }`
+ * of a package is installed only when one of that package's extras that lists it is turned on, by
+ * an entry `pkg = { extras = ["x"] }` or a requirement `"pkg[x] (>=1)"`. So, as for uv.lock, scopes
+ * come from reachability over (package, extra) states: what the project's dependencies reach is
+ * required, what only its optional dependencies and extras reach optional, what only its groups
+ * other than main reach dev; and a package's extra is an edge only where something turns it on.
  */
 import { appendAll, type Cataloger, type CatalogResult, type ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
-import { addPackage, finish, newGraph, refsOf, requirementName } from "./python-locks.ts";
+import type { Component, Scope } from "../../model/index.ts";
+import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, normalizePythonName, parseTomlText, pypiComponent, str } from "./common.ts";
+import { addPackage, newGraph, refsOf, requirement, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
 
 const NAME = "poetry-lock";
 
@@ -22,9 +32,36 @@ async function companionToml(fs: ExtractInput["fs"], lockPath: string, name: str
 }
 export { companionToml };
 
-/** Declared dependency names of a pyproject.toml: runtime and per group. */
-export function pyprojectDeclared(pyproject: Record<string, unknown> | undefined): { name?: string; version?: string; required: string[]; dev: string[]; optional: string[] } {
-  const out: { name?: string; version?: string; required: string[]; dev: string[]; optional: string[] } = { required: [], dev: [], optional: [] };
+/** The constraints of one dependency entry: `"^1"`, `{ version, optional, extras, markers }` or a list of those. */
+function constraintsOf(v: unknown): Record<string, unknown>[] {
+  if (typeof v === "string") return [{ version: v }];
+  if (isObject(v)) return [v];
+  if (Array.isArray(v)) return v.flatMap((x) => (typeof x === "string" ? [{ version: x }] : isObject(x) ? [x] : []));
+  return [];
+}
+
+function extrasOf(constraint: Record<string, unknown>): string[] {
+  return Array.isArray(constraint.extras) ? constraint.extras.filter((e): e is string => typeof e === "string").map(normalizePythonName) : [];
+}
+
+/** The extras a marker names (`extra == "x"`, `extra == 'x'`). */
+function markerExtras(constraint: Record<string, unknown>): string[] {
+  const markers = str(constraint.markers);
+  return markers ? [...markers.matchAll(/\bextra\s*==\s*["']([^"']+)["']/g)].map((m) => normalizePythonName(m[1] as string)) : [];
+}
+
+/** The project's declared dependencies (with the extras each asks for), by how they are installed. */
+export interface PoetryRoots {
+  name?: string;
+  version?: string;
+  required: PythonRequirement[];
+  optional: PythonRequirement[];
+  dev: PythonRequirement[];
+}
+
+/** Declared dependencies of a pyproject.toml: runtime, optional (extras) and groups. */
+export function pyprojectDeclared(pyproject: Record<string, unknown> | undefined): PoetryRoots {
+  const out: PoetryRoots = { required: [], optional: [], dev: [] };
   if (!pyproject) return out;
   const project = isObject(pyproject.project) ? pyproject.project : {};
   const tool = isObject(pyproject.tool) ? pyproject.tool : {};
@@ -33,27 +70,87 @@ export function pyprojectDeclared(pyproject: Record<string, unknown> | undefined
   const version = str(project.version) ?? str(poetry.version);
   if (name) out.name = name;
   if (version) out.version = version;
-  if (Array.isArray(project.dependencies)) for (const d of project.dependencies) if (typeof d === "string") out.required.push(requirementName(d) ?? d);
-  if (isObject(project["optional-dependencies"])) for (const list of Object.values(project["optional-dependencies"])) if (Array.isArray(list)) for (const d of list) if (typeof d === "string") out.optional.push(requirementName(d) ?? d);
-  if (isObject(poetry.dependencies)) for (const k of Object.keys(poetry.dependencies)) if (k.toLowerCase() !== "python") out.required.push(k);
-  if (isObject(poetry["dev-dependencies"])) appendAll(out.dev, Object.keys(poetry["dev-dependencies"]));
-  if (isObject(poetry.group)) {
-    for (const [g, v] of Object.entries(poetry.group)) {
-      if (isObject(v) && isObject(v.dependencies)) appendAll(g === "main" ? out.required : out.dev, Object.keys(v.dependencies));
+  const specs = (list: unknown, into: PythonRequirement[]): void => {
+    if (Array.isArray(list)) for (const d of list) if (typeof d === "string") {
+      const r = requirement(d);
+      if (r) into.push(r);
     }
+  };
+  /** A `name = constraint(s)` table; `optional = true` entries go to `optional` when given. */
+  const table = (t: unknown, into: PythonRequirement[], optional?: PythonRequirement[]): void => {
+    if (!isObject(t)) return;
+    for (const [k, v] of Object.entries(t)) {
+      if (k.toLowerCase() === "python") continue;
+      for (const c of constraintsOf(v)) (optional && c.optional === true ? optional : into).push({ name: k, extras: extrasOf(c) });
+    }
+  };
+  specs(project.dependencies, out.required);
+  if (isObject(project["optional-dependencies"])) for (const list of Object.values(project["optional-dependencies"])) specs(list, out.optional);
+  table(poetry.dependencies, out.required, out.optional);
+  if (isObject(poetry.extras)) for (const list of Object.values(poetry.extras)) if (Array.isArray(list)) for (const n of list) if (typeof n === "string") out.optional.push({ name: n, extras: [] });
+  table(poetry["dev-dependencies"], out.dev);
+  if (isObject(poetry.group)) {
+    for (const [g, v] of Object.entries(poetry.group)) if (isObject(v)) table(v.dependencies, g === "main" ? out.required : out.dev);
   }
   const groups = pyproject["dependency-groups"];
-  if (isObject(groups)) for (const list of Object.values(groups)) if (Array.isArray(list)) for (const d of list) if (typeof d === "string") out.dev.push(requirementName(d) ?? d);
+  if (isObject(groups)) for (const list of Object.values(groups)) specs(list, out.dev);
   return out;
+}
+
+interface PoetryPackage {
+  c: Component;
+  /** The dependencies always installed with it. */
+  deps: PythonRequirement[];
+  /** extra → the dependencies it turns on. */
+  extras: Map<string, PythonRequirement[]>;
+}
+
+/** `[package.dependencies]` and `[package.extras]` of one package. */
+function dependenciesOf(raw: Record<string, unknown>): Pick<PoetryPackage, "deps" | "extras"> {
+  const deps: PythonRequirement[] = [];
+  const extras = new Map<string, PythonRequirement[]>();
+  /** normalized name → the extras its entries ask for (optional or not). */
+  const entryExtras = new Map<string, string[]>();
+  const addTo = (extra: string, r: PythonRequirement): void => {
+    const list = extras.get(extra) ?? [];
+    const same = list.find((x) => normalizePythonName(x.name) === normalizePythonName(r.name));
+    if (same) for (const e of r.extras) {
+      if (!same.extras.includes(e)) same.extras.push(e);
+    }
+    else list.push({ name: r.name, extras: [...r.extras] });
+    extras.set(extra, list);
+  };
+  const byMarker: [string, PythonRequirement][] = [];
+  if (isObject(raw.dependencies)) {
+    for (const [name, v] of Object.entries(raw.dependencies)) {
+      const all = constraintsOf(v);
+      const on = all.filter((c) => c.optional !== true);
+      entryExtras.set(normalizePythonName(name), [...new Set(all.flatMap(extrasOf))]);
+      if (on.length > 0) deps.push({ name, extras: [...new Set(on.flatMap(extrasOf))] });
+      for (const c of all) if (c.optional === true) for (const extra of markerExtras(c)) byMarker.push([extra, { name, extras: extrasOf(c) }]);
+    }
+  }
+  if (isObject(raw.extras)) {
+    for (const [extra, list] of Object.entries(raw.extras)) {
+      if (!Array.isArray(list)) continue;
+      for (const spec of list) {
+        const r = typeof spec === "string" ? requirement(spec) : undefined;
+        if (r) addTo(normalizePythonName(extra), { name: r.name, extras: [...r.extras, ...(entryExtras.get(normalizePythonName(r.name)) ?? [])] });
+      }
+    }
+  }
+  // An optional entry whose marker names an extra that [package.extras] does not list it under.
+  for (const [extra, r] of byMarker) addTo(extra, r);
+  return { deps, extras };
 }
 
 export async function parsePoetryLock(text: string, file: string, pyproject?: Record<string, unknown>): Promise<CatalogResult> {
   const doc = await parseTomlText(text, file);
   if (!Array.isArray(doc.package)) throw new InputError("not a poetry.lock (no [[package]] tables)", { file, line: 1 });
   const lines = arrayTableLines(text, "package");
-  const g = newGraph();
-  const deps: [string, string[]][] = [];
-  const devOnly: string[] = [];
+  const g: PythonLockGraph = newGraph();
+  const packages = new Map<string, PoetryPackage>();
+  const devOnly = new Set<string>();
   doc.package.forEach((raw: unknown, i: number) => {
     if (!isObject(raw)) return;
     const name = str(raw.name);
@@ -68,18 +165,70 @@ export async function parsePoetryLock(text: string, file: string, pyproject?: Re
       pypiComponent({ name, version, hashes, location: lines[i] !== undefined ? { path: file, line: lines[i] } : { path: file }, foundBy: NAME, unresolved: version === undefined, properties }),
     );
     const groups = Array.isArray(raw.groups) ? raw.groups.filter((x): x is string => typeof x === "string") : raw.category === "dev" ? ["dev"] : ["main"];
-    if (!groups.includes("main")) devOnly.push(c.ref);
-    deps.push([c.ref, isObject(raw.dependencies) ? Object.keys(raw.dependencies) : []]);
+    if (!groups.includes("main")) devOnly.add(c.ref);
+    const p = packages.get(c.ref);
+    const { deps, extras } = dependenciesOf(raw);
+    if (!p) packages.set(c.ref, { c, deps, extras });
+    else {
+      // The same name and version twice (a lock written by hand): both tables count.
+      appendAll(p.deps, deps);
+      for (const [k, list] of extras) p.extras.set(k, [...(p.extras.get(k) ?? []), ...list]);
+    }
   });
-  for (const [from, names] of deps) for (const n of names) for (const to of refsOf(g, n)) g.set.addEdge(from, to);
   const declared = pyprojectDeclared(pyproject);
-  const required = declared.required.flatMap((n) => refsOf(g, n));
-  const dev = [...declared.dev.flatMap((n) => refsOf(g, n)), ...devOnly];
-  const optional = declared.optional.flatMap((n) => refsOf(g, n));
-  const components = finish(g, { required, dev, optional });
-  // A package only in non-main groups is dev even when no declared root reaches it.
-  const devSet = new Set(devOnly);
-  for (const c of components) if (devSet.has(c.ref) && c.scope !== "required") c.scope = "dev";
+  const targets = (r: PythonRequirement): string[] => refsOf(g, r.name);
+  // The extras something turns on ("ref\0extra"), found from the always-on lists outwards.
+  const activated = new Set<string>();
+  const lists: PythonRequirement[][] = [declared.required, declared.optional, declared.dev];
+  for (const p of packages.values()) lists.push(p.deps);
+  while (lists.length > 0) {
+    for (const r of lists.pop() as PythonRequirement[]) for (const extra of r.extras) for (const to of targets(r)) {
+      const key = `${to}\u0000${extra}`;
+      const list = packages.get(to)?.extras.get(extra);
+      if (activated.has(key) || !list) continue;
+      activated.add(key);
+      lists.push(list);
+    }
+  }
+  for (const p of packages.values()) {
+    for (const r of p.deps) for (const to of targets(r)) g.set.addEdge(p.c.ref, to);
+    for (const [extra, list] of p.extras) if (activated.has(`${p.c.ref}\u0000${extra}`)) for (const r of list) for (const to of targets(r)) g.set.addEdge(p.c.ref, to);
+  }
+  const components = g.set.list();
+  // Scopes: the states (package, extra or "") each root list reaches, strongest list first.
+  const seen = new Set<string>();
+  const reach = (starts: readonly PythonRequirement[], scope: Scope): void => {
+    const stack: string[] = [];
+    const push = (list: readonly PythonRequirement[]): void => {
+      for (const r of list) for (const to of targets(r)) {
+        stack.push(`${to}\u0000`);
+        for (const extra of r.extras) stack.push(`${to}\u0000${extra}`);
+      }
+    };
+    push(starts);
+    while (stack.length > 0) {
+      const state = stack.pop() as string;
+      if (seen.has(state)) continue;
+      seen.add(state);
+      const cut = state.indexOf("\u0000");
+      const p = packages.get(state.slice(0, cut));
+      if (!p) continue;
+      p.c.scope ??= scope;
+      const extra = state.slice(cut + 1);
+      if (extra === "") push(p.deps);
+      else {
+        stack.push(`${p.c.ref}\u0000`);
+        push(p.extras.get(extra) ?? []);
+      }
+    }
+  };
+  reach(declared.required, "required");
+  reach(declared.optional, "optional");
+  reach(declared.dev, "dev");
+  // A package the lock puts only in groups other than main is dev unless the project's dependencies reach it.
+  for (const c of components) if (devOnly.has(c.ref) && c.scope !== "required") c.scope = "dev";
+  const direct = new Set([...declared.required, ...declared.optional, ...declared.dev].flatMap(targets));
+  for (const c of components) if (direct.has(c.ref)) c.direct = true;
   const root = makeComponent({
     name: declared.name ?? file,
     version: declared.version,
@@ -90,7 +239,7 @@ export async function parsePoetryLock(text: string, file: string, pyproject?: Re
     foundBy: NAME,
     ref: declared.name ? undefined : `pypi-root:${file}`,
   });
-  root.dependencies = [...new Set([...required, ...declared.dev.flatMap((n) => refsOf(g, n)), ...optional])].sort();
+  root.dependencies = [...direct].sort();
   return { components, root };
 }
 

@@ -35,6 +35,23 @@ export function requirementName(spec: string): string | undefined {
   return m?.[1];
 }
 
+/** A dependency by name with the extras it asks for (normalized, PEP 685). */
+export interface PythonRequirement {
+  name: string;
+  extras: string[];
+}
+
+/**
+ * Name and extras of a PEP 508 requirement string or of an entry of poetry.lock's `[package.extras]`
+ * ("requests[socks, Security] (>=2) ; python_version > '3'" → requests with socks and security).
+ */
+export function requirement(spec: string): PythonRequirement | undefined {
+  const m = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?/.exec(spec);
+  if (!m) return undefined;
+  const extras = (m[2] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "").map(normalizePythonName);
+  return { name: m[1] as string, extras: [...new Set(extras)] };
+}
+
 export function finish(g: PythonLockGraph, roots: { required: string[]; dev: string[]; optional?: string[] }): Component[] {
   const components = g.set.list();
   const direct = new Set([...roots.required, ...roots.dev, ...(roots.optional ?? [])]);
