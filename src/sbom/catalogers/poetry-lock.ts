@@ -15,9 +15,9 @@
  */
 import { appendAll, type Cataloger, type CatalogResult, type ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import type { Component, Scope } from "../../model/index.ts";
+import type { Component } from "../../model/index.ts";
 import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, normalizePythonName, parseTomlText, pypiComponent, str } from "./common.ts";
-import { addPackage, newGraph, refsOf, requirement, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
+import { addPackage, newGraph, refsOf, requirement, scopesByReach, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
 
 const NAME = "poetry-lock";
 
@@ -196,35 +196,11 @@ export async function parsePoetryLock(text: string, file: string, pyproject?: Re
   }
   const components = g.set.list();
   // Scopes: the states (package, extra or "") each root list reaches, strongest list first.
-  const seen = new Set<string>();
-  const reach = (starts: readonly PythonRequirement[], scope: Scope): void => {
-    const stack: string[] = [];
-    const push = (list: readonly PythonRequirement[]): void => {
-      for (const r of list) for (const to of targets(r)) {
-        stack.push(`${to}\u0000`);
-        for (const extra of r.extras) stack.push(`${to}\u0000${extra}`);
-      }
-    };
-    push(starts);
-    while (stack.length > 0) {
-      const state = stack.pop() as string;
-      if (seen.has(state)) continue;
-      seen.add(state);
-      const cut = state.indexOf("\u0000");
-      const p = packages.get(state.slice(0, cut));
-      if (!p) continue;
-      p.c.scope ??= scope;
-      const extra = state.slice(cut + 1);
-      if (extra === "") push(p.deps);
-      else {
-        stack.push(`${p.c.ref}\u0000`);
-        push(p.extras.get(extra) ?? []);
-      }
-    }
-  };
-  reach(declared.required, "required");
-  reach(declared.optional, "optional");
-  reach(declared.dev, "dev");
+  scopesByReach(packages, targets, [
+    { scope: "required", lists: [declared.required] },
+    { scope: "optional", lists: [declared.optional] },
+    { scope: "dev", lists: [declared.dev] },
+  ]);
   // A package the lock puts only in groups other than main is dev unless the project's dependencies reach it.
   for (const c of components) if (devOnly.has(c.ref) && c.scope !== "required") c.scope = "dev";
   const direct = new Set([...declared.required, ...declared.optional, ...declared.dev].flatMap(targets));

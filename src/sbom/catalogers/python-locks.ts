@@ -3,7 +3,7 @@
  * tables become components, dependency names resolve by PEP 503 normalized name, and scopes follow
  * the root's declared groups.
  */
-import type { Component } from "../../model/index.ts";
+import type { Component, Scope } from "../../model/index.ts";
 import { assignScopes, ComponentSet, normalizePythonName } from "./common.ts";
 
 export interface PythonLockGraph {
@@ -58,4 +58,54 @@ export function finish(g: PythonLockGraph, roots: { required: string[]; dev: str
   for (const c of components) if (direct.has(c.ref)) c.direct = true;
   assignScopes(components, { required: roots.required, optional: roots.optional ?? [], dev: roots.dev });
   return components;
+}
+
+/** A locked package with its always-on dependencies and, per extra, the dependencies the extra turns on. */
+export interface ExtrasNode<D extends { extras: readonly string[] }> {
+  c: Component;
+  deps: readonly D[];
+  extras: ReadonlyMap<string, readonly D[]>;
+}
+
+/**
+ * Scopes by reachability over (package, extra) states, as uv and Poetry install: a dependency that
+ * asks for `pkg[x]` reaches pkg and pkg's extra x, and an extra reaches the package and what the extra
+ * lists; an extra nobody asks for reaches nothing. Each list of roots is walked in the order given,
+ * strongest scope first (required, optional, dev), and a package keeps the first scope that reaches it.
+ * `entered` are states never entered (uv's own projects: their scopes are the roots themselves).
+ */
+export function scopesByReach<D extends { extras: readonly string[] }>(
+  packages: ReadonlyMap<string, ExtrasNode<D>>,
+  targets: (d: D) => readonly string[],
+  roots: readonly { scope: Scope; lists: readonly (readonly D[])[] }[],
+  entered: Iterable<string> = [],
+): void {
+  const seen = new Set<string>(entered);
+  for (const { scope, lists } of roots) {
+    const stack: string[] = [];
+    const push = (list: readonly D[]): void => {
+      for (const d of list) {
+        for (const to of targets(d)) {
+          stack.push(`${to}\u0000`);
+          for (const extra of d.extras) stack.push(`${to}\u0000${extra}`);
+        }
+      }
+    };
+    for (const list of lists) push(list);
+    while (stack.length > 0) {
+      const state = stack.pop() as string;
+      if (seen.has(state)) continue;
+      seen.add(state);
+      const cut = state.indexOf("\u0000");
+      const p = packages.get(state.slice(0, cut));
+      if (!p) continue;
+      p.c.scope ??= scope;
+      const extra = state.slice(cut + 1);
+      if (extra === "") push(p.deps);
+      else {
+        stack.push(`${p.c.ref}\u0000`);
+        push(p.extras.get(extra) ?? []);
+      }
+    }
+  }
 }

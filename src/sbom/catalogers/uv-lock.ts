@@ -11,9 +11,9 @@
  */
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import type { Component, Hash, Scope } from "../../model/index.ts";
+import type { Component, Hash } from "../../model/index.ts";
 import { arrayTableLines, decodeUtf8, hashFromPrefixed, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
-import { addPackage, newGraph, refsOf, type PythonLockGraph } from "./python-locks.ts";
+import { addPackage, newGraph, refsOf, scopesByReach, type PythonLockGraph } from "./python-locks.ts";
 
 const NAME = "uv-lock";
 
@@ -125,36 +125,18 @@ export async function parseUvLock(text: string, file: string): Promise<CatalogRe
     for (const list of [p.deps, ...p.extras.values(), p.groups]) for (const d of list) for (const to of targets(d)) direct.add(to);
   }
   for (const c of components) if (direct.has(c.ref)) c.direct = true;
-  // Scopes: the states (package, extra or "") each root list reaches, strongest list first.
-  const seen = new Set<string>(projects.map((p) => `${p.c.ref}\u0000`));
-  const reach = (starts: UvDep[][], scope: Scope): void => {
-    const stack: string[] = [];
-    const push = (list: readonly UvDep[]): void => {
-      for (const d of list) for (const to of targets(d)) {
-        stack.push(`${to}\u0000`);
-        for (const extra of d.extras) stack.push(`${to}\u0000${extra}`);
-      }
-    };
-    for (const list of starts) push(list);
-    while (stack.length > 0) {
-      const state = stack.pop() as string;
-      if (seen.has(state)) continue;
-      seen.add(state);
-      const cut = state.indexOf("\u0000");
-      const p = packages.get(state.slice(0, cut));
-      if (!p) continue;
-      p.c.scope ??= scope;
-      const extra = state.slice(cut + 1);
-      if (extra === "") push(p.deps);
-      else {
-        stack.push(`${p.c.ref}\u0000`);
-        push(p.extras.get(extra) ?? []);
-      }
-    }
-  };
-  reach(projects.map((p) => p.deps), "required");
-  reach(projects.flatMap((p) => [...p.extras.values()]), "optional");
-  reach(projects.map((p) => p.groups), "dev");
+  // Scopes: the states (package, extra or "") each root list reaches, strongest list first; the
+  // projects themselves are the roots, never entered.
+  scopesByReach(
+    packages,
+    targets,
+    [
+      { scope: "required", lists: projects.map((p) => p.deps) },
+      { scope: "optional", lists: projects.flatMap((p) => [...p.extras.values()]) },
+      { scope: "dev", lists: projects.map((p) => p.groups) },
+    ],
+    projects.map((p) => `${p.c.ref}\u0000`),
+  );
   const rootProject = projects.find((p) => p.isRoot) ?? projects[0];
   if (rootProject) {
     const root = rootProject.c;
