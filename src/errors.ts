@@ -99,6 +99,17 @@ export class VerificationFailedError extends TollgateError {
   }
 }
 
+/**
+ * A network failure: a refused or broken connection, a timeout, an HTTP error status. The message is
+ * one line naming the host (and, for a timeout, which one), with no credentials in it.
+ */
+export class NetworkError extends TollgateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("NETWORK", message, EXIT_USAGE, options);
+    this.name = "NetworkError";
+  }
+}
+
 export function isTollgateError(e: unknown): e is TollgateError {
   return e instanceof TollgateError;
 }

@@ -21,6 +21,7 @@ export function defaultConfigValues(): TollgateConfig {
     db: { max_age: "7d", fail_when_stale: true, no_data: "fail", partial_data: "warn" },
     sbom: { exclude: [], format: "cyclonedx-json", spec_version: "1.6" },
     image: { platform: "linux/amd64", insecure_registries: [] },
+    timeouts: { connect: "15s", response: "30s", idle: "30s", min_rate: 524288 },
     lint: { fail_on: "error", ignore: [], severity: {}, trusted_registries: [] },
   };
 }

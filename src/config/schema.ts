@@ -125,6 +125,17 @@ export const configSchema = z
       })
       .strict()
       .default({ platform: "linux/amd64", insecure_registries: [] }),
+    // --- network: registries, OSV downloads, the GitHub API ---
+    timeouts: z
+      .object({
+        connect: durationString.refine((d) => !/^0+[a-z]$/.test(d), "a timeout must be more than 0").default("15s"),
+        response: durationString.refine((d) => !/^0+[a-z]$/.test(d), "a timeout must be more than 0").default("30s"),
+        idle: durationString.refine((d) => !/^0+[a-z]$/.test(d), "a timeout must be more than 0").default("30s"),
+        /** Bytes per second a blob or download must average (its total time: connect + response + size / min_rate). */
+        min_rate: sizeBytes.default(512 * 1024),
+      })
+      .strict()
+      .default({ connect: "15s", response: "30s", idle: "30s", min_rate: 512 * 1024 }),
     // --- Dockerfile lint ---
     lint: z
       .object({

@@ -1,4 +1,5 @@
 import { Octokit } from "@octokit/rest";
+import { fetchWithTimeouts, isLoopbackHost, NetworkTimeoutError, redactSecrets, type NetworkTimeouts } from "../io/http.ts";
 import { shortFingerprint } from "./fingerprint.ts";
 import type { TriageEntry, TriageRunResult, TriageStore } from "./triage.ts";
 
@@ -7,7 +8,12 @@ import type { TriageEntry, TriageRunResult, TriageStore } from "./triage.ts";
  * one issue, labelled, with a hidden fingerprint marker in its body so that it is never duplicated
  * (the marker is looked up among the issues with tollgate's labels before creating one). Seen again
  * after a gap: a comment (and the issue is reopened if it had been closed). Fixed: a comment, then the
- * issue is closed. API errors and rate limits are retried and reported; they never fail the gate.
+ * issue is closed. Errors never fail the gate; they come back in the actions, without the token.
+ *
+ * Server errors and broken connections are retried. A hard failure (a rate limit, a 401 or 403, a
+ * timeout, retries used up, a failed listing of the existing issues) stops the sync: nothing more is
+ * attempted in that run, so a rate limit costs one request and not minutes of waiting per finding, and
+ * no issue is opened without the marker check. The token is sent over plain HTTP only to this machine.
  */
 
 export type IssueActionKind = "open" | "comment" | "reopen" | "close" | "link";
@@ -33,10 +39,12 @@ export interface IssueSyncOptions {
   labels: readonly string[];
   recurringAfter: number;
   dryRun?: boolean;
-  /** Retries for rate limits and server errors (default 3). */
+  /** Retries for server errors and broken connections (default 3); a rate limit is not retried. */
   retries?: number;
-  /** How long to wait before a retry (default: Retry-After, else exponential from 1 s, capped at 60 s). */
+  /** How long to wait before a retry (exponential from 1 s). */
   sleep?: (ms: number) => Promise<void>;
+  /** Connect, response and idle timeouts of each API request (default DEFAULT_NETWORK_TIMEOUTS). */
+  timeouts?: Partial<NetworkTimeouts>;
   /** A ready client (tests); otherwise one is made from token and baseUrl. */
   octokit?: Octokit;
 }
@@ -83,30 +91,64 @@ function statusOf(e: unknown): number | undefined {
   return typeof s === "number" ? s : undefined;
 }
 
-function retryDelay(e: unknown, attempt: number): number {
-  const headers = ((e as { response?: { headers?: Record<string, string | undefined> } }).response?.headers ?? {}) as Record<string, string | undefined>;
-  const retryAfter = Number(headers["retry-after"]);
-  if (Number.isFinite(retryAfter) && retryAfter > 0) return Math.min(retryAfter * 1000, 60_000);
-  const reset = Number(headers["x-ratelimit-reset"]);
-  if (headers["x-ratelimit-remaining"] === "0" && Number.isFinite(reset)) return Math.min(Math.max(reset * 1000 - Date.now(), 1000), 60_000);
-  return Math.min(1000 * 2 ** attempt, 60_000);
+/** A failed request that got no HTTP response (Octokit reports those as status 500): the network's error. */
+function networkCause(e: unknown): Error | undefined {
+  if ((e as { response?: unknown }).response !== undefined) return undefined;
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause : e instanceof Error && statusOf(e) === undefined ? e : undefined;
 }
 
-function retryable(e: unknown): boolean {
+/**
+ * What a failure means for the sync: `retry` (a server error, a broken connection), `hard` (the
+ * other calls would fail the same way: a rate limit, bad or insufficient credentials, a timeout) or
+ * `item` (this one issue: 404, 410, 422).
+ */
+function classify(e: unknown): "retry" | "hard" | "item" {
+  const net = networkCause(e);
+  if (net) return net instanceof NetworkTimeoutError ? "hard" : "retry";
   const s = statusOf(e);
-  if (s === undefined) return true; // network error
-  if (s === 429 || s >= 500) return true;
-  if (s === 403) {
-    const headers = (e as { response?: { headers?: Record<string, string | undefined> } }).response?.headers ?? {};
-    return headers["x-ratelimit-remaining"] === "0" || headers["retry-after"] !== undefined;
+  if (s === undefined) return "hard";
+  if (s === 401 || s === 403 || s === 429) return "hard";
+  if (s >= 500) return "retry";
+  return "item";
+}
+
+/** A failure after which nothing more is attempted in this sync. */
+class HardFailure extends Error {
+  readonly original: unknown;
+  constructor(original: unknown) {
+    super("hard failure");
+    this.original = original;
   }
-  return false;
 }
 
-function errorText(e: unknown): string {
-  const s = statusOf(e);
-  const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  return s !== undefined ? `HTTP ${s}: ${msg}` : (msg ?? "unknown error");
+function errorText(e: unknown, secrets: readonly (string | undefined)[]): string {
+  const original = e instanceof HardFailure ? e.original : e;
+  const net = networkCause(original);
+  let text: string;
+  if (net) text = net.message.split("\n")[0] ?? "network error";
+  else {
+    const s = statusOf(original);
+    const msg = original instanceof Error ? original.message.split("\n")[0] : String(original);
+    text = s !== undefined ? `HTTP ${s}: ${msg}` : (msg ?? "unknown error");
+  }
+  return redactSecrets(text, secrets);
+}
+
+/** Why the token must not be sent to this API base, if it must not. */
+function tokenRefusal(baseUrl: string | undefined, token: string | undefined): string | undefined {
+  if (!baseUrl) return undefined;
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    return `the GitHub API URL ${redactSecrets(baseUrl)} is not a URL`;
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") return `the GitHub API URL ${redactSecrets(baseUrl)} is not http(s)`;
+  if (token && u.protocol === "http:" && !isLoopbackHost(u.host)) {
+    return `refused to send the GitHub token over plain HTTP to ${u.host} (GITHUB_API_URL must be https:// for any host but this machine)`;
+  }
+  return undefined;
 }
 
 /** Reads GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL (as GitHub Actions sets them). */
@@ -127,15 +169,30 @@ export async function syncIssues(store: TriageStore, run: TriageRunResult, optio
   const retries = options.retries ?? 3;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const dry = options.dryRun === true;
-  const octokit = dry ? undefined : (options.octokit ?? new Octokit({ auth: options.token, baseUrl: options.baseUrl, userAgent: "tollgate", request: { retries: 0 }, log: QUIET_LOG }));
+  const secrets = [options.token];
+  const refusal = dry ? undefined : tokenRefusal(options.baseUrl, options.token);
+  const octokit =
+    dry || refusal
+      ? undefined
+      : (options.octokit ??
+        new Octokit({
+          auth: options.token,
+          baseUrl: options.baseUrl,
+          userAgent: "tollgate",
+          request: { fetch: fetchWithTimeouts(options.timeouts ?? {}, { buffered: true, maxBytes: 32 * 1024 * 1024 }) },
+          log: QUIET_LOG,
+        }));
 
   async function call<T>(fn: () => Promise<T>): Promise<T> {
+    if (refusal) throw new HardFailure(new Error(refusal));
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        if (attempt >= retries || !retryable(e)) throw e;
-        await sleep(retryDelay(e, attempt));
+        const kind = classify(e);
+        if (kind === "item") throw e;
+        if (kind === "hard" || attempt >= retries) throw new HardFailure(e);
+        await sleep(Math.min(1000 * 2 ** attempt, 8000));
       }
     }
   }
@@ -147,82 +204,103 @@ export async function syncIssues(store: TriageStore, run: TriageRunResult, optio
   let known: Map<string, { number: number; url: string; state: "open" | "closed" }> | undefined;
   async function knownIssues(): Promise<Map<string, { number: number; url: string; state: "open" | "closed" }>> {
     if (known) return known;
-    known = new Map();
-    if (!octokit) return known;
-    const issues = await call(() =>
-      octokit.paginate(octokit.rest.issues.listForRepo, { owner, repo, state: "all", labels: options.labels.join(","), per_page: 100 }),
-    );
+    const found = new Map<string, { number: number; url: string; state: "open" | "closed" }>();
+    if (!octokit) {
+      if (refusal) await call(async () => undefined);
+      return (known = found);
+    }
+    let issues;
+    try {
+      issues = await call(() =>
+        octokit.paginate(octokit.rest.issues.listForRepo, { owner, repo, state: "all", labels: options.labels.join(","), per_page: 100 }),
+      );
+    } catch (e) {
+      // Without the list, the marker check cannot be made: open nothing in this run.
+      throw e instanceof HardFailure ? e : new HardFailure(e);
+    }
     for (const i of issues) {
       const m = MARKER_RE.exec(i.body ?? "");
-      if (m && !i.pull_request) known.set(m[1]!, { number: i.number, url: i.html_url, state: i.state === "closed" ? "closed" : "open" });
+      if (m && !i.pull_request) found.set(m[1]!, { number: i.number, url: i.html_url, state: i.state === "closed" ? "closed" : "open" });
     }
-    return known;
+    return (known = found);
   }
 
-  const seen = [...run.firstSeen, ...run.recurring, ...run.reappeared];
+  // The work of this run, in order: issues for the findings seen, then closing the fixed ones.
+  const tasks: { entry: TriageEntry; kind: IssueActionKind; run: () => Promise<void> }[] = [];
   const reappeared = new Set(run.reappeared.map((e) => e.fingerprint));
-  for (const e of seen) {
+  for (const e of [...run.firstSeen, ...run.recurring, ...run.reappeared]) {
     if (e.status === "acknowledged") continue;
-    try {
-      if (e.issueNumber === undefined) {
-        if (e.runCount < options.recurringAfter) continue;
-        const existing = (await knownIssues()).get(e.fingerprint);
-        if (existing) {
-          // An issue from an earlier run (or another store): link it rather than open a duplicate.
-          await store.setIssue(e.fingerprint, existing);
-          actions.push({ kind: "link", ...base(e), issueNumber: existing.number, url: existing.url });
-          if (existing.state === "closed") {
-            await call(() => octokit!.rest.issues.update({ owner, repo, issue_number: existing.number, state: "open" }));
-            await call(() => octokit!.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: `Seen again by tollgate on ${e.lastSeen} (run ${e.runCount}).` }));
-            await store.setIssue(e.fingerprint, { ...existing, state: "open" });
-            actions.push({ kind: "reopen", ...base(e), issueNumber: existing.number, url: existing.url });
-          }
-          continue;
-        }
-        if (dry) {
-          actions.push({ kind: "open", ...base(e), dryRun: true });
-          continue;
-        }
-        const created = await call(() =>
-          octokit!.rest.issues.create({ owner, repo, title: issueTitle(e), body: issueBody(e), labels: [...options.labels] }),
-        );
-        await store.setIssue(e.fingerprint, { number: created.data.number, url: created.data.html_url, state: "open" });
-        known?.set(e.fingerprint, { number: created.data.number, url: created.data.html_url, state: "open" });
-        actions.push({ kind: "open", ...base(e), issueNumber: created.data.number, url: created.data.html_url });
-      } else if (reappeared.has(e.fingerprint) || e.issueState === "closed") {
-        const n = e.issueNumber;
-        if (dry) {
-          actions.push({ kind: e.issueState === "closed" ? "reopen" : "comment", ...base(e), issueNumber: n, url: e.issueUrl, dryRun: true });
-          continue;
-        }
-        if (e.issueState === "closed") {
-          await call(() => octokit!.rest.issues.update({ owner, repo, issue_number: n, state: "open" }));
-          await store.setIssue(e.fingerprint, { number: n, url: e.issueUrl, state: "open" });
-        }
-        await call(() => octokit!.rest.issues.createComment({ owner, repo, issue_number: n, body: `Seen again by tollgate on ${e.lastSeen} after a gap (seen in ${e.runCount} runs in all).` }));
-        actions.push({ kind: e.issueState === "closed" ? "reopen" : "comment", ...base(e), issueNumber: n, url: e.issueUrl });
-      }
-    } catch (err) {
-      actions.push({ kind: e.issueNumber === undefined ? "open" : "comment", ...base(e), issueNumber: e.issueNumber, error: errorText(err), dryRun: dry || undefined });
+    if (e.issueNumber === undefined) {
+      if (e.runCount >= options.recurringAfter) tasks.push({ entry: e, kind: "open", run: () => openOrLink(e) });
+    } else if (reappeared.has(e.fingerprint) || e.issueState === "closed") {
+      tasks.push({ entry: e, kind: "comment", run: () => seenAgain(e, e.issueNumber!) });
     }
   }
-
   for (const e of run.fixed) {
-    if (e.issueNumber === undefined || e.issueState === "closed") continue;
-    const n = e.issueNumber;
+    if (e.issueNumber !== undefined && e.issueState !== "closed") tasks.push({ entry: e, kind: "close", run: () => closeFixed(e, e.issueNumber!) });
+  }
+
+  async function openOrLink(e: TriageEntry): Promise<void> {
+    const existing = (await knownIssues()).get(e.fingerprint);
+    if (existing) {
+      // An issue from an earlier run (or another store): link it rather than open a duplicate.
+      await store.setIssue(e.fingerprint, existing);
+      actions.push({ kind: "link", ...base(e), issueNumber: existing.number, url: existing.url });
+      if (existing.state === "closed") {
+        await call(() => octokit!.rest.issues.update({ owner, repo, issue_number: existing.number, state: "open" }));
+        await call(() => octokit!.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: `Seen again by tollgate on ${e.lastSeen} (run ${e.runCount}).` }));
+        await store.setIssue(e.fingerprint, { ...existing, state: "open" });
+        actions.push({ kind: "reopen", ...base(e), issueNumber: existing.number, url: existing.url });
+      }
+      return;
+    }
+    if (dry) {
+      actions.push({ kind: "open", ...base(e), dryRun: true });
+      return;
+    }
+    const created = await call(() => octokit!.rest.issues.create({ owner, repo, title: issueTitle(e), body: issueBody(e), labels: [...options.labels] }));
+    await store.setIssue(e.fingerprint, { number: created.data.number, url: created.data.html_url, state: "open" });
+    known?.set(e.fingerprint, { number: created.data.number, url: created.data.html_url, state: "open" });
+    actions.push({ kind: "open", ...base(e), issueNumber: created.data.number, url: created.data.html_url });
+  }
+
+  async function seenAgain(e: TriageEntry, n: number): Promise<void> {
+    if (dry) {
+      actions.push({ kind: e.issueState === "closed" ? "reopen" : "comment", ...base(e), issueNumber: n, url: e.issueUrl, dryRun: true });
+      return;
+    }
+    if (e.issueState === "closed") {
+      await call(() => octokit!.rest.issues.update({ owner, repo, issue_number: n, state: "open" }));
+      await store.setIssue(e.fingerprint, { number: n, url: e.issueUrl, state: "open" });
+    }
+    await call(() => octokit!.rest.issues.createComment({ owner, repo, issue_number: n, body: `Seen again by tollgate on ${e.lastSeen} after a gap (seen in ${e.runCount} runs in all).` }));
+    actions.push({ kind: e.issueState === "closed" ? "reopen" : "comment", ...base(e), issueNumber: n, url: e.issueUrl });
+  }
+
+  async function closeFixed(e: TriageEntry, n: number): Promise<void> {
     if (dry) {
       actions.push({ kind: "close", ...base(e), issueNumber: n, url: e.issueUrl, dryRun: true });
-      continue;
+      return;
     }
+    await call(() =>
+      octokit!.rest.issues.createComment({ owner, repo, issue_number: n, body: `tollgate no longer finds ${e.vulnerabilityId} in \`${e.package}\` (${e.fixedAt ?? "now"}): closing as fixed.` }),
+    );
+    await call(() => octokit!.rest.issues.update({ owner, repo, issue_number: n, state: "closed", state_reason: "completed" }));
+    await store.setIssue(e.fingerprint, { number: n, url: e.issueUrl, state: "closed" });
+    actions.push({ kind: "close", ...base(e), issueNumber: n, url: e.issueUrl });
+  }
+
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
     try {
-      await call(() =>
-        octokit!.rest.issues.createComment({ owner, repo, issue_number: n, body: `tollgate no longer finds ${e.vulnerabilityId} in \`${e.package}\` (${e.fixedAt ?? "now"}): closing as fixed.` }),
-      );
-      await call(() => octokit!.rest.issues.update({ owner, repo, issue_number: n, state: "closed", state_reason: "completed" }));
-      await store.setIssue(e.fingerprint, { number: n, url: e.issueUrl, state: "closed" });
-      actions.push({ kind: "close", ...base(e), issueNumber: n, url: e.issueUrl });
+      await t.run();
     } catch (err) {
-      actions.push({ kind: "close", ...base(e), issueNumber: n, error: errorText(err) });
+      // A hard failure ends the sync: the rest would fail the same way (or, without the list of
+      // existing issues, could open duplicates).
+      const rest = err instanceof HardFailure ? tasks.length - i - 1 : 0;
+      const error = `${errorText(err, secrets)}${rest > 0 ? ` (${rest} other issue action${rest === 1 ? "" : "s"} not attempted)` : ""}`;
+      actions.push({ kind: t.kind, ...base(t.entry), issueNumber: t.entry.issueNumber, error, dryRun: (t.kind !== "close" && dry) || undefined });
+      if (err instanceof HardFailure) break;
     }
   }
   return actions;

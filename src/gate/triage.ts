@@ -77,6 +77,9 @@ export interface TriageStore {
 
 const SCHEMA_VERSION = 1;
 
+/** How long a writer waits for another process's transaction on the store. */
+const BUSY_TIMEOUT_MS = 15_000;
+
 interface Row {
   fingerprint: string;
   vulnerability_id: string;
@@ -140,22 +143,49 @@ export class SqliteTriageStore implements TriageStore {
     if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
     let db: DatabaseSync;
     try {
-      db = new DatabaseSync(path);
-      db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
+      // busy_timeout first: switching a new file to WAL takes a lock that parallel openers (a CI
+      // matrix sharing one cached store) must wait for, not fail on.
+      db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec("PRAGMA journal_mode = WAL");
     } catch (e) {
       throw new InputError(`cannot open the triage store: ${(e as Error).message}`, { file: path });
     }
     const store = new SqliteTriageStore(db);
-    store.migrate(path);
+    try {
+      store.migrate(path);
+    } catch (e) {
+      db.close();
+      if (e instanceof InputError) throw e;
+      throw new InputError(`cannot open the triage store: ${(e as Error).message}`, { file: path });
+    }
     return store;
   }
 
   private migrate(path: string): void {
-    const version = (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-    if (version > SCHEMA_VERSION) {
-      throw new InputError(`triage store schema ${version} is newer than this tollgate understands (${SCHEMA_VERSION})`, { file: path });
+    const userVersion = () => (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    const check = (version: number) => {
+      if (version > SCHEMA_VERSION) {
+        throw new InputError(`triage store schema ${version} is newer than this tollgate understands (${SCHEMA_VERSION})`, { file: path });
+      }
+    };
+    const current = userVersion();
+    check(current);
+    if (current === SCHEMA_VERSION) return;
+    // One process migrates; the others wait for its transaction and then see the new version.
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const version = userVersion();
+      check(version);
+      if (version < SCHEMA_VERSION) this.migrateFrom();
+      this.db.exec("COMMIT");
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
     }
-    if (version === SCHEMA_VERSION) return;
+  }
+
+  private migrateFrom(): void {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

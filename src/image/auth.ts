@@ -49,7 +49,8 @@ async function readDockerConfig(path: string): Promise<DockerConfigFile | undefi
     if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("expected a JSON object");
     return v as DockerConfigFile;
   } catch (e) {
-    throw new InputError(`not valid docker config JSON: ${(e as Error).message}`, { file: path });
+    // V8 may quote a piece of the text around the error: it could be a credential, so only the place is kept
+    throw new InputError(`not valid docker config JSON: ${(e as Error).message.replace(/,\s*".*$/s, "")}`, { file: path });
   }
 }
 

@@ -5,7 +5,7 @@
  * state), and can inject rate-limit and server errors to exercise the retries.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 export interface StandinIssue {
   number: number;
@@ -27,7 +27,10 @@ export class GitHubStandin {
   readonly issues: StandinIssue[] = [];
   readonly requests: StandinRequest[] = [];
   /** Responses to inject for the next matching requests: e.g. { method: "POST", status: 403, headers: {...} }. */
-  readonly failures: { method: string; pathIncludes?: string; status: number; headers?: Record<string, string> }[] = [];
+  readonly failures: { method: string; pathIncludes?: string; status: number; headers?: Record<string, string>; message?: string }[] = [];
+  /** Requests matching these get no answer at all (a stalled API), until stop(). */
+  readonly silent: { method: string; pathIncludes?: string }[] = [];
+  private readonly open = new Set<Socket>();
   private server: Server | undefined;
   private repo = "";
   url = "";
@@ -35,12 +38,17 @@ export class GitHubStandin {
   async start(repository: string): Promise<void> {
     this.repo = repository;
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on("connection", (sock) => {
+      this.open.add(sock);
+      sock.on("close", () => this.open.delete(sock));
+    });
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
     const { port } = this.server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
   }
 
   async stop(): Promise<void> {
+    for (const sock of this.open) sock.destroy();
     await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
   }
 
@@ -69,10 +77,11 @@ export class GitHubStandin {
     let raw = "";
     for await (const chunk of req) raw += String(chunk);
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    if (this.silent.some((f) => f.method === req.method && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)))) return;
     const fail = this.failures.findIndex((f) => f.method === req.method && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)));
     if (fail >= 0) {
       const f = this.failures.splice(fail, 1)[0]!;
-      this.json(res, f.status, { message: f.status === 403 ? "API rate limit exceeded" : "Server Error" }, f.headers);
+      this.json(res, f.status, { message: f.message ?? (f.status === 403 ? "API rate limit exceeded" : f.status === 401 ? "Bad credentials" : "Server Error") }, f.headers);
       return;
     }
     const base = `/repos/${this.repo}/issues`;

@@ -159,28 +159,33 @@ describe("GitHub issues against a local stand-in for the GitHub API (127.0.0.1)"
     }
   });
 
-  it("retries rate limits and server errors; a persistent error is reported, never thrown", async () => {
+  it("retries server errors, not rate limits; a persistent error is reported, never thrown", async () => {
     const { dir, cleanup } = await tempDir();
     const store = await SqliteTriageStore.open(join(dir, "t.db"));
     const before = gh.issues.length;
     const sleeps: number[] = [];
     const opts = { repository: "acme/app", labels: ["rl-test"], recurringAfter: 1, octokit: octokit(), sleep: async (ms: number) => void sleeps.push(ms), retries: 2 };
     try {
-      gh.failures.push({ method: "POST", pathIncludes: "/issues", status: 403, headers: { "x-ratelimit-remaining": "0", "retry-after": "7" } });
-      gh.failures.push({ method: "POST", pathIncludes: "/issues", status: 502 });
       const debugOnly = belowFail(exampleComponents()).filter((i) => i.finding.component.name === "debug");
-      const ok = await syncIssues(store, await store.recordRun("dir:rl", debugOnly, day(1)), opts);
+      // A rate limit is reported at once: no retry, no wait for the reset (test/gate/github-safety.test.ts has more).
+      gh.failures.push({ method: "POST", pathIncludes: "/issues", status: 403, headers: { "x-ratelimit-remaining": "0", "retry-after": "7" } });
+      const limited = await syncIssues(store, await store.recordRun("dir:rl", debugOnly, day(1)), opts);
+      assert.deepEqual(limited.map((a) => [a.kind, a.error]), [["open", "HTTP 403: API rate limit exceeded"]]);
+      assert.deepEqual(sleeps, []);
+      // A 502 is retried.
+      gh.failures.push({ method: "POST", pathIncludes: "/issues", status: 502 });
+      const ok = await syncIssues(store, await store.recordRun("dir:rl", debugOnly, day(2)), opts);
       assert.deepEqual(ok.map((a) => [a.kind, a.error]), [["open", undefined]]);
-      assert.equal(sleeps[0], 7000, "Retry-After is honoured");
+      assert.deepEqual(sleeps, [1000]);
       assert.equal(gh.issues.length, before + 1);
       // Three 500s exhaust two retries: reported in the action, not thrown.
       for (let i = 0; i < 3; i++) gh.failures.push({ method: "POST", pathIncludes: "/comments", status: 500 });
-      await store.recordRun("dir:rl", [], day(2));
-      const failed = await syncIssues(store, await store.recordRun("dir:rl", debugOnly, day(3)), opts);
+      await store.recordRun("dir:rl", [], day(3));
+      const failed = await syncIssues(store, await store.recordRun("dir:rl", debugOnly, day(4)), opts);
       assert.equal(failed.length, 1);
       assert.match(failed[0]!.error ?? "", /HTTP 500/);
       // A 404 (not retryable) is reported at once.
-      const bad = await syncIssues(store, await store.recordRun("dir:rl", [], day(4)), { ...opts, repository: "acme/missing" });
+      const bad = await syncIssues(store, await store.recordRun("dir:rl", [], day(5)), { ...opts, repository: "acme/missing" });
       assert.match(bad[0]?.error ?? "", /HTTP 404/);
     } finally {
       await store.close();

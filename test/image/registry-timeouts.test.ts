@@ -228,6 +228,10 @@ describe("loopback and credentials over plain HTTP", () => {
       const msg = String((r.error as Error).message);
       assert.match(msg, /access denied \(HTTP 403\)/);
       assert.ok(!msg.includes("hunter2") && !msg.includes(Buffer.from("ci:hunter2-secret").toString("base64")));
+      // a broken docker config: V8's JSON error would quote the text around the error
+      await writeFile(join(env.DOCKER_CONFIG!, "config.json"), 'c2VjcmV0{"auths":{}}');
+      const broken = await timed(client(s.host, { env }).getManifest("1", 1 << 20));
+      assert.match(String((broken.error as Error).message), /not valid docker config JSON: Unexpected token 'c'$/);
     } finally {
       await close(s);
       await cleanup();
