@@ -10,6 +10,7 @@ import { buildSbom, sbomOptionsFrom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
 import { openVulnDb, resolveDbPath } from "../vulndb/index.ts";
 import { noteSeenEcosystems } from "../vulndb/update.ts";
+import { networkTimeoutsFromConfig } from "../io/timeouts.ts";
 import { findingFingerprint, lintFindingFingerprint, shortFingerprint } from "./fingerprint.ts";
 import { githubSettingsFromEnv, syncIssues, type IssueAction } from "./github.ts";
 import { evaluatePolicy } from "./policy.ts";
@@ -186,6 +187,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
               dryRun: options.dryRun,
               octokit: options.octokit,
               sleep: options.sleep,
+              timeouts: networkTimeoutsFromConfig(config.timeouts),
             });
             for (const a of issues) if (a.error) notices.push(`GitHub issue action failed (the gate goes on): ${a.kind} ${a.vulnerabilityId}: ${a.error}`);
           }

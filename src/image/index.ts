@@ -1,9 +1,8 @@
-import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { PackageURL } from "packageurl-js";
 import type { Cataloger, VirtualFs } from "../collect/index.ts";
+import type { NetworkTimeouts } from "../io/timeouts.ts";
+import { makeScratchDirSync } from "../io/paths.ts";
 import type { Component, Target } from "../model/index.ts";
 import { apkCataloger, apkInstalledKeys } from "./catalogers/apk.ts";
 import { dpkgCataloger, dpkgInstalledKeys } from "./catalogers/dpkg.ts";
@@ -34,6 +33,8 @@ export interface ImageSourceOptions {
   limits?: Partial<ImageLimits>;
   /** Environment for DOCKER_CONFIG and credential helpers (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Registry timeouts (config `timeouts:`); unset ones keep DEFAULT_NETWORK_TIMEOUTS. */
+  timeouts?: Partial<NetworkTimeouts>;
 }
 
 /** An opened image: its squashed filesystem, the image as the SBOM's metadata component, and the OS catalogers. */
@@ -50,7 +51,11 @@ export async function resolveImage(target: ImageTarget, options: ImageSourceOpti
   const platform = parsePlatform(options.platform ?? "linux/amd64");
   switch (target.kind) {
     case "registry":
-      return openRegistryImage(target.reference, platform, limits, { insecureRegistries: options.insecureRegistries ?? [], env: options.env ?? process.env });
+      return openRegistryImage(target.reference, platform, limits, {
+        insecureRegistries: options.insecureRegistries ?? [],
+        env: options.env ?? process.env,
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      });
     case "oci-dir":
       return openOciDirectory(target.path, target.tag, platform, limits);
     case "oci-archive":
@@ -154,7 +159,8 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
   };
   // Scratch space (for rpm's SQLite databases) is made on demand and removed by close().
   function scratchDirSync(): string {
-    scratchPath ??= mkdtempSync(join(tmpdir(), "tollgate-image-"));
+    // Named with this process's id, so that the next run removes what a killed run left behind.
+    scratchPath ??= makeScratchDirSync("tollgate-image");
     return scratchPath;
   }
   function scratchDir(): Promise<string> {

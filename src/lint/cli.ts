@@ -73,6 +73,7 @@ export function registerLintCommands(app: CliApp): void {
           ...(image.platform !== undefined ? { platform: image.platform } : {}),
           insecureRegistries: image.insecureRegistries ?? [],
           ...(image.imageLimits ? { limits: image.imageLimits } : {}),
+          ...(image.timeouts ? { timeouts: image.timeouts } : {}),
           progress: (m) => ctx.progress(m),
         });
         const out = format === "json" ? lintReportJson(result.findings) : format === "sarif" ? lintReportSarif(result.findings, process.cwd(), "image") : lintReportTable(result.findings, result.files, "image");

@@ -3,6 +3,7 @@ import { collect, DEFAULT_MAX_FILE_BYTES, DirectoryFs, type Cataloger, type Coll
 import { NotImplementedError } from "../errors.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import type { ImageLimits } from "../image/index.ts";
+import { networkTimeoutsFromConfig, type NetworkTimeouts } from "../io/timeouts.ts";
 import type { Component, Sbom, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { ComponentSet } from "./catalogers/common.ts";
@@ -43,6 +44,8 @@ export interface BuildSbomOptions {
   env?: NodeJS.ProcessEnv;
   /** Go module cache for the module graph (config `sbom.go.mod_cache`; TOLLGATE_GO_MOD_CACHE wins), false for none. */
   goModCache?: string | false;
+  /** Registry timeouts (config `timeouts:`). */
+  timeouts?: Partial<NetworkTimeouts>;
 }
 
 /** What the command line adds to tollgate.yaml for an SBOM. */
@@ -57,13 +60,14 @@ export interface SbomCommandLine {
  * `--exclude` and `--insecure-registry` add to the config's lists, `--platform` replaces
  * `image.platform`, and `image.limits` become the image decoder limits.
  */
-export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image">, cli: SbomCommandLine = {}): BuildSbomOptions {
+export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image"> & Partial<Pick<TollgateConfig, "timeouts">>, cli: SbomCommandLine = {}): BuildSbomOptions {
   const options: BuildSbomOptions = {
     exclude: [...config.sbom.exclude, ...(cli.exclude ?? [])],
     platform: cli.platform ?? config.image.platform,
     insecureRegistries: [...config.image.insecure_registries, ...(cli.insecureRegistries ?? [])],
   };
   if (config.sbom.go?.mod_cache !== undefined) options.goModCache = config.sbom.go.mod_cache;
+  if (config.timeouts) options.timeouts = networkTimeoutsFromConfig(config.timeouts);
   const l = config.image.limits;
   if (l) {
     const limits: Partial<ImageLimits> = {};

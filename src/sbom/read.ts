@@ -3,8 +3,8 @@
  * and `check` take them as `sbom:` targets: CycloneDX 1.4–1.7 JSON and SPDX 2.3 JSON.
  * The ecosystem of each component comes from its purl.
  */
-import { open } from "node:fs/promises";
 import { InputError, LimitExceededError } from "../errors.ts";
+import { readRegularFile } from "../io/files.ts";
 import { ECOSYSTEMS, type Component, type ComponentType, type Ecosystem, type Hash, type HashAlgorithm, type Sbom, type Scope, type Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { decodeUtf8, isObject, parseJsonText, str } from "./catalogers/common.ts";
@@ -289,17 +289,13 @@ export function readSbomDocument(doc: unknown, file: string, target: Target = { 
   throw new InputError("not a CycloneDX or SPDX JSON document", { file, line: 1 });
 }
 
-/** Reads an `sbom:` target from disk (size-limited, strict UTF-8). */
+/**
+ * Reads an `sbom:` target from disk (size-limited, strict UTF-8): a regular file only, opened without
+ * blocking, so a FIFO (or a directory, socket, device) is refused with `path: not a regular file`
+ * instead of hanging the run.
+ */
 export async function readSbomFile(target: Extract<Target, { kind: "sbom" }>): Promise<Sbom> {
-  const handle = await open(target.path, "r");
-  let bytes: Buffer;
-  try {
-    const size = (await handle.stat()).size;
-    if (size > MAX_SBOM_BYTES) throw new LimitExceededError(`${target.path}: ${size} bytes is over the limit of ${MAX_SBOM_BYTES}`);
-    bytes = await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+  const bytes = await readRegularFile(target.path, MAX_SBOM_BYTES);
   const sbom = readSbomDocument(parseJsonText(decodeUtf8(bytes, target.path), target.path), target.path, target);
   sbom.metadata.tool = sbom.metadata.tool.name === "unknown" ? { name: "tollgate", version: TOLLGATE_VERSION } : sbom.metadata.tool;
   return sbom;

@@ -1,6 +1,7 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { InputError, UsageError } from "../errors.ts";
+import { networkTimeoutsFromConfig } from "../io/timeouts.ts";
 import type { VulnDbStatus } from "./index.ts";
 import { VERSION_ECOSYSTEMS } from "./version/ecosystems.ts";
 
@@ -76,6 +77,7 @@ export function registerVulnDbCommands(app: CliApp): void {
           ...(ecosystems ? { ecosystems } : {}),
           ...((options.baseUrl ?? config.db.base_url) ? { baseUrl: (options.baseUrl as string | undefined) ?? config.db.base_url } : {}),
           incremental: options.incremental !== false,
+          timeouts: networkTimeoutsFromConfig(config.timeouts),
           progress: (m) => ctx.progress(m),
         });
         ctx.progress("");
@@ -102,25 +104,33 @@ export function registerVulnDbCommands(app: CliApp): void {
     .action(
       app.action<[string[]]>(async ([sources], options, ctx) => {
         const dbPath = await dbPathFor(options.db, ctx);
-        const { importOsvSources, openVulnDb } = await import("./index.ts");
-        const store = await openVulnDb(dbPath, { create: true });
-        if (store.inMemory) {
-          store.close();
-          throw new UsageError(`--db ${dbPath}: that is a source of records, not a database file`);
-        }
-        try {
-          const stats = await importOsvSources(store, sources, { skipInvalid: options.skipInvalid === true });
-          for (const p of stats.problems) ctx.notice(`skipped an invalid record: ${p}`);
-          const format = ctx.formatOf(["table", "json"] as const, "table");
-          if (format === "json") await ctx.writeOutput(JSON.stringify({ database: dbPath, ...stats }, null, 2) + "\n");
-          else
-            await ctx.writeOutput(
-              `imported ${stats.read} record(s) into ${dbPath}: ${stats.inserted} new, ${stats.updated} updated, ${stats.unchanged} unchanged` +
-                `${stats.withdrawn ? `, ${stats.withdrawn} withdrawn (kept, never matched)` : ""}${stats.rejected ? `, ${stats.rejected} invalid skipped` : ""}\n`,
-            );
-        } finally {
-          store.close();
-        }
+        const [{ importOsvSources, openVulnDb }, { withDbLock }] = await Promise.all([import("./index.ts"), import("./update.ts")]);
+        // The lock `db update` holds for its whole run, taken before the database is opened: an import
+        // never lands between an update's copy and its swap (nor in a file the swap replaced).
+        await withDbLock(
+          dbPath,
+          async () => {
+            const store = await openVulnDb(dbPath, { create: true });
+            if (store.inMemory) {
+              store.close();
+              throw new UsageError(`--db ${dbPath}: that is a source of records, not a database file`);
+            }
+            try {
+              const stats = await importOsvSources(store, sources, { skipInvalid: options.skipInvalid === true });
+              for (const p of stats.problems) ctx.notice(`skipped an invalid record: ${p}`);
+              const format = ctx.formatOf(["table", "json"] as const, "table");
+              if (format === "json") await ctx.writeOutput(JSON.stringify({ database: dbPath, ...stats }, null, 2) + "\n");
+              else
+                await ctx.writeOutput(
+                  `imported ${stats.read} record(s) into ${dbPath}: ${stats.inserted} new, ${stats.updated} updated, ${stats.unchanged} unchanged` +
+                    `${stats.withdrawn ? `, ${stats.withdrawn} withdrawn (kept, never matched)` : ""}${stats.rejected ? `, ${stats.rejected} invalid skipped` : ""}\n`,
+                );
+            } finally {
+              store.close();
+            }
+          },
+          { progress: (m) => ctx.progress(m) },
+        );
       }),
     );
   db.command("status")
