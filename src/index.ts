@@ -11,7 +11,10 @@ export { loadConfig, parseConfig, defaultConfig, configSchema, isCalendarDate, t
 export { collect, problemLine, DirectoryFs, type Cataloger, type CatalogResult, type CollectResult, type ExtractInput, type FileEntry, type VirtualFs } from "./collect/index.ts";
 export { writeFileAtomic } from "./io/atomic-write.ts";
 export { cacheDir } from "./io/paths.ts";
-export { terminalText, markdownText, markdownCode, xmlText } from "./io/text.ts";
+export { terminalText, markdownText, markdownCode, xmlText, redactSecrets } from "./io/text.ts";
+export { readRegularFile } from "./io/files.ts";
+export { isLoopbackHost, NetworkTimeoutError } from "./io/http.ts";
+export { DEFAULT_NETWORK_TIMEOUTS, networkTimeoutsFromConfig, type NetworkTimeouts } from "./io/timeouts.ts";
 // Vulnerability database and matching (src/vulndb, src/match)
 export {
   openVulnDb,

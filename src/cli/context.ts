@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { LoadedConfig } from "../config/index.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
-import { terminalText } from "../io/text.ts";
+import { redactSecrets, terminalText } from "../io/text.ts";
 
 /** The global options every command accepts (see `buildProgram`). */
 export interface GlobalOptions {
@@ -95,11 +95,11 @@ export function createContext(cmd: Command, state: RunState, env: NodeJS.Process
     notice(message) {
       if (quiet) return;
       clearProgress();
-      process.stderr.write(`tollgate: ${terminalText(message)}\n`);
+      process.stderr.write(`tollgate: ${terminalText(redactSecrets(message))}\n`);
     },
     failure(message) {
       clearProgress();
-      process.stderr.write(`tollgate: ${terminalText(message)}\n`);
+      process.stderr.write(`tollgate: ${terminalText(redactSecrets(message))}\n`);
     },
     setExitCode(code) {
       state.exitCode = Math.max(state.exitCode, code);

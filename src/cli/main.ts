@@ -1,6 +1,6 @@
 import { CommanderError } from "commander";
 import { EXIT_USAGE, formatErrorLine, isTollgateError } from "../errors.ts";
-import { terminalText } from "../io/text.ts";
+import { redactSecrets, terminalText } from "../io/text.ts";
 import type { RunState } from "./context.ts";
 import { buildProgram } from "./program.ts";
 
@@ -21,7 +21,9 @@ export async function run(argv: readonly string[] = process.argv): Promise<numbe
       return EXIT_USAGE;
     }
     // The message may quote the input (a file name from an image layer): never raw control characters.
-    process.stderr.write(`tollgate: ${terminalText(formatErrorLine(e))}\n`);
+    // Credentials never reach the terminal or a CI log, whatever the error quotes (a last guard: the
+    // registry and GitHub clients redact their own messages).
+    process.stderr.write(`tollgate: ${terminalText(redactSecrets(formatErrorLine(e)))}\n`);
     if (state.debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     return isTollgateError(e) ? e.exitCode : EXIT_USAGE;
   }

@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readRegularFile } from "../io/files.ts";
 import { isAbsolute, join } from "node:path";
 import semver from "semver";
 import type { Component, Decision, Finding } from "../model/index.ts";
@@ -96,10 +96,9 @@ async function readLockPackages(path: string, cache: Map<string, LockPackages | 
   if (cache.has(path)) return cache.get(path);
   let result: LockPackages | undefined;
   try {
-    if ((await stat(path)).size <= MAX_LOCK_BYTES) {
-      const lock = JSON.parse(await readFile(path, "utf8")) as { packages?: unknown };
-      if (lock && typeof lock.packages === "object" && lock.packages !== null) result = lock.packages as LockPackages;
-    }
+    // A regular file only, opened without blocking (a FIFO must not hang the gate); too large: unknown.
+    const lock = JSON.parse((await readRegularFile(path, MAX_LOCK_BYTES)).toString("utf8")) as { packages?: unknown };
+    if (lock && typeof lock.packages === "object" && lock.packages !== null) result = lock.packages as LockPackages;
   } catch {
     result = undefined;
   }

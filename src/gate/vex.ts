@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readRegularFile } from "../io/files.ts";
 import { appendAll } from "../collect/collect.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
 import type { Component, Finding, Sbom } from "../model/index.ts";
@@ -205,15 +205,16 @@ export function parseVex(text: string, file: string, startOrder = 0): VexStateme
 export async function loadVexFiles(paths: readonly string[]): Promise<VexStatement[]> {
   const all: VexStatement[] = [];
   for (const path of paths) {
-    let size: number;
+    let text: string;
     try {
-      size = (await stat(path)).size;
+      // A regular file only, opened without blocking: a `vex:` entry naming a FIFO must not hang the gate.
+      text = (await readRegularFile(path, MAX_VEX_BYTES)).toString("utf8");
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new InputError(code === "ENOENT" ? "VEX document not found" : `cannot read: ${(e as Error).message}`, { file: path });
+      if (e instanceof LimitExceededError) throw new LimitExceededError(`${path}: VEX document larger than ${MAX_VEX_BYTES} bytes`);
+      if (e instanceof InputError) throw new InputError(e.code === "NOT_FOUND" ? "VEX document not found" : "not a regular file", { file: path });
+      throw new InputError(`cannot read: ${(e as Error).message}`, { file: path });
     }
-    if (size > MAX_VEX_BYTES) throw new LimitExceededError(`${path}: VEX document larger than ${MAX_VEX_BYTES} bytes`);
-    appendAll(all, parseVex(await readFile(path, "utf8"), path, all.length));
+    appendAll(all, parseVex(text, path, all.length));
   }
   return all;
 }

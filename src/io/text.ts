@@ -74,3 +74,26 @@ const PLAIN_CODE = /^[A-Za-z0-9 ._~:/@+=,^%-]+$/;
 export function markdownCode(s: string): string {
   return PLAIN_CODE.test(s) ? `\`${s}\`` : `<code>${markdownText(s)}</code>`;
 }
+
+const REDACTED = "[REDACTED]";
+/** An Authorization-style credential: a scheme word, then a token-like value (8+ characters with a digit or punctuation, so prose such as "Bearer challenge" is left alone). */
+const SCHEME_VALUE = /\b(Bearer|Basic|token|Token)(\s+)(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/g;
+const GITHUB_TOKEN = /\b(?:gh[opsur]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
+const AUTH_HEADER = /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\r\n,}]+/gi;
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]*:[^/\s@]*@/gi;
+
+/**
+ * Removes credentials from text bound for an error message or a report: every known secret value
+ * (tokens, passwords), `Bearer …`, `Basic …` and `token …` values, GitHub token shapes,
+ * Authorization header values and passwords in URLs.
+ */
+export function redactSecrets(text: string, secrets: Iterable<string | undefined> = []): string {
+  let out = text;
+  const known = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 4).sort((a, b) => b.length - a.length);
+  for (const s of known) out = out.split(s).join(REDACTED);
+  return out
+    .replace(AUTH_HEADER, `$1${REDACTED}`)
+    .replace(SCHEME_VALUE, `$1$2${REDACTED}`)
+    .replace(GITHUB_TOKEN, REDACTED)
+    .replace(URL_USERINFO, `$1${REDACTED}@`);
+}

@@ -79,3 +79,16 @@ describe("notices and errors from hostile data", () => {
     );
   });
 });
+
+describe("secrets in notices", () => {
+  it("a credential quoted by a message never reaches stderr (the last guard behind the clients' own redaction)", async () => {
+    const writes = await onTerminal(async () => {
+      const ctx = createContext(new Command(), { exitCode: 0, debug: false }, {});
+      ctx.notice("GET https://bob:hunter2pass@registry.example/v2/: 401 (Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig)");
+      ctx.failure("token ghp_0123456789abcdefghijABCDEFGHIJ012345 was refused");
+    });
+    const text = writes.map((w) => w.text).join("");
+    assert.doesNotMatch(text, /hunter2pass|eyJhbGci|ghp_0123/);
+    assert.match(text, /\[REDACTED\]/);
+  });
+});

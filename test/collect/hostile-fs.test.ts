@@ -79,7 +79,7 @@ describe("DirectoryFs: hostile trees", () => {
     }
   });
 
-  it("a tollgate.yaml, a Go module cache file and a Dockerfile that are FIFOs are refused at once (they hung)", async () => {
+  it("a tollgate.yaml, a Go module cache file, a Dockerfile, a VEX document and the lockfile remediation reads, as FIFOs, are refused at once (they hung)", async () => {
     const { dir, cleanup } = await tempDir();
     try {
       await run("mkfifo", [join(dir, "tollgate.yaml")]);
@@ -87,18 +87,26 @@ describe("DirectoryFs: hostile trees", () => {
       await mkdir(modDir, { recursive: true });
       await run("mkfifo", [join(modDir, "v1.0.0.mod")]);
       await run("mkfifo", [join(dir, "Dockerfile")]);
+      await run("mkfifo", [join(dir, "fifo.vex.json")]);
+      await run("mkfifo", [join(dir, "package-lock.json")]);
       const r = await runBounded(
         `import { loadConfig } from ${JSON.stringify(src("src/config/index.ts"))};
          import { lintDockerfiles } from ${JSON.stringify(src("src/lint/index.ts"))};
          import { readCachedGoMod } from ${JSON.stringify(src("src/sbom/catalogers/go-mod.ts"))};
          try { await loadConfig(undefined, ${JSON.stringify(dir)}); console.log("loaded"); } catch (e) { console.log(e.message); }
          console.log(String(await readCachedGoMod(${JSON.stringify(join(dir, "gocache"))}, "example.com/m", "v1.0.0")));
-         try { await lintDockerfiles(${JSON.stringify(join(dir, "Dockerfile"))}); console.log("linted"); } catch (e) { console.log(e.message.split("/").pop()); }`,
+         try { await lintDockerfiles(${JSON.stringify(join(dir, "Dockerfile"))}); console.log("linted"); } catch (e) { console.log(e.message.split("/").pop()); }
+         const { loadVexFiles } = await import(${JSON.stringify(src("src/gate/vex.ts"))});
+         try { await loadVexFiles([${JSON.stringify(join(dir, "fifo.vex.json"))}]); console.log("read"); } catch (e) { console.log(e.message.split("/").pop()); }
+         const { checkDeclaredRanges } = await import(${JSON.stringify(src("src/gate/remediation.ts"))});
+         const upgrades = [{ ecosystem: "npm", package: "pkg:npm/lodash@4.17.20", name: "lodash", from: "4.17.20", to: "4.17.21", fixes: [] }];
+         await checkDeclaredRanges(upgrades, [{ ref: "r", name: "lodash", version: "4.17.20", purl: "pkg:npm/lodash@4.17.20", ecosystem: "npm", type: "library", hashes: [], licenses: [], locations: [{ path: "package-lock.json" }], dependencies: [] }], ${JSON.stringify(dir)});
+         console.log(String(upgrades[0].withinDeclaredRange));`,
         { timeoutMs: 20_000 },
       );
       assert.equal(r.timedOut, false, "a read of a FIFO hung");
       assert.equal(r.code, 0, r.stderr.slice(0, 2000));
-      assert.deepEqual(r.stdout.trim().split("\n"), ["tollgate.yaml: not a regular file", "undefined", "Dockerfile: not a regular file"]);
+      assert.deepEqual(r.stdout.trim().split("\n"), ["tollgate.yaml: not a regular file", "undefined", "Dockerfile: not a regular file", "fifo.vex.json: not a regular file", "unknown"]);
     } finally {
       await cleanup();
     }
