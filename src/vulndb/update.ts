@@ -57,6 +57,8 @@ export interface UpdateOptions {
   maxDownloadBytes?: number;
   /** Use modified_id.csv when possible (default true). */
   incremental?: boolean;
+  /** Largest modified_id.csv read, bytes (default 256 MiB); reading stops at the first byte over it. */
+  maxModifiedCsvBytes?: number;
   progress?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
   /** Connect, response, idle and per-download timeouts (default DEFAULT_NETWORK_TIMEOUTS). */
@@ -294,14 +296,26 @@ async function fetchText(fetcher: typeof fetch, url: string, maxBytes: number): 
     await res.body?.cancel();
     throw new LimitExceededError(`${redactSecrets(url)}: more than ${maxBytes} bytes`);
   }
-  let buf: Buffer;
+  // Streamed with a count: a body without Content-Length (chunked) is never read whole before the
+  // limit is checked, and reading stops at the first byte over it.
+  const chunks: Buffer[] = [];
+  let total = 0;
   try {
-    buf = Buffer.from(await res.arrayBuffer());
+    if (res.body) {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        total += chunk.byteLength;
+        if (total > maxBytes) {
+          await res.body.cancel().catch(() => undefined);
+          throw new LimitExceededError(`${redactSecrets(url)}: more than ${maxBytes} bytes`);
+        }
+        chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      }
+    }
   } catch (e) {
+    if (e instanceof LimitExceededError) throw e;
     return { error: (e as Error).message, ...(e instanceof NetworkTimeoutError ? { timeout: e } : {}) };
   }
-  if (buf.length > maxBytes) throw new LimitExceededError(`${redactSecrets(url)}: more than ${maxBytes} bytes`);
-  return { text: buf.toString("utf8") };
+  return { text: Buffer.concat(chunks, total).toString("utf8") };
 }
 
 /** What was downloaded for one ecosystem, ready to apply to a copy of the database (again, if need be). */
@@ -456,7 +470,7 @@ export async function updateVulnDb(options: UpdateOptions): Promise<UpdateResult
       // Incremental: a cursor from the last update and a short list of changes since.
       let csv: { modified: string; id: string }[] | undefined;
       if (options.incremental !== false) {
-        const got = await fetchText(fetcher, exportUrl(base, eco, "modified_id.csv"), 256 * 1024 * 1024);
+        const got = await fetchText(fetcher, exportUrl(base, eco, "modified_id.csv"), options.maxModifiedCsvBytes ?? 256 * 1024 * 1024);
         if ("text" in got) csv = parseModifiedCsv(got.text);
         else if (got.timeout) throw got.timeout;
       }
