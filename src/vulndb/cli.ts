@@ -1,7 +1,6 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { InputError, UsageError } from "../errors.ts";
-import { networkTimeoutsFromConfig } from "../io/timeouts.ts";
 import type { VulnDbStatus } from "./index.ts";
 import { VERSION_ECOSYSTEMS } from "./version/ecosystems.ts";
 
@@ -71,7 +70,7 @@ export function registerVulnDbCommands(app: CliApp): void {
         const { config } = await ctx.config();
         const dbPath = await dbPathFor(options.db, ctx);
         const ecosystems = (options.ecosystem as string[] | undefined) ?? config.db.ecosystems;
-        const { updateVulnDb } = await import("./update.ts");
+        const [{ updateVulnDb }, { networkTimeoutsFromConfig }] = await Promise.all([import("./update.ts"), import("../io/timeouts.ts")]);
         const result = await updateVulnDb({
           dbPath,
           ...(ecosystems ? { ecosystems } : {}),
