@@ -92,10 +92,33 @@ export class GateFailedError extends TollgateError {
 }
 
 /** A signature, bundle or attestation did not verify. Verification fails closed. */
+/**
+ * Why a verification failed, by what was checked (as sigstore-js splits it): the signature over the
+ * artifact, the key, the certificate (chain, validity, identity), the transparency log entry, the
+ * timestamps, the trust root, the artifact's digest, or the policy above them (wrong signer, missing
+ * annotation). `DIGEST_MISMATCH` is content that does not hash to the digest that names it.
+ */
+export type VerificationReason =
+  | "SIGNATURE"
+  | "KEY"
+  | "CERTIFICATE"
+  | "IDENTITY"
+  | "TLOG"
+  | "TIMESTAMP"
+  | "TRUST_ROOT"
+  | "BUNDLE"
+  | "DIGEST_MISMATCH"
+  | "POLICY"
+  | "NOT_SIGNED";
+
 export class VerificationFailedError extends TollgateError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What failed (see VerificationReason). */
+  readonly reason: VerificationReason;
+
+  constructor(message: string, options?: { cause?: unknown; reason?: VerificationReason }) {
     super("VERIFICATION_FAILED", message, EXIT_FAIL, options);
     this.name = "VerificationFailedError";
+    this.reason = options?.reason ?? "DIGEST_MISMATCH";
   }
 }
 

@@ -1,5 +1,4 @@
-import { examples, type CliApp } from "../cli/registry.ts";
-import { notBuiltYet } from "../signing/cli.ts";
+import { examples, notBuiltYet, type CliApp } from "../cli/registry.ts";
 
 /** `tollgate attest`: in-toto attestations (SBOM, SLSA provenance); not built yet. */
 export function registerAttestCommands(app: CliApp): void {

@@ -1,5 +1,4 @@
-import { examples, type CliApp } from "../cli/registry.ts";
-import { notBuiltYet } from "../signing/cli.ts";
+import { examples, notBuiltYet, type CliApp } from "../cli/registry.ts";
 
 /** `tollgate audit`: the append-only log of signing events; not built yet. */
 export function registerAuditCommands(app: CliApp): void {

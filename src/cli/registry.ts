@@ -43,3 +43,13 @@ export function createApp(program: Command, state: RunState): CliApp {
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 }
+
+/**
+ * Marks a command of a part of tollgate that is not built yet: its `--help` says so on its first
+ * line, and its summary (the line in the parent's command list) ends with "(not built yet)".
+ */
+export function notBuiltYet(cmd: Command, summary?: string): Command {
+  const name = cmd.parent?.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+  if (summary !== undefined) cmd.summary(`${summary} (not built yet)`);
+  return cmd.addHelpText("before", `tollgate ${name}: not built yet in this version of tollgate; it exits 2.\n`);
+}
