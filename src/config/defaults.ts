@@ -22,6 +22,8 @@ export function defaultConfigValues(): TollgateConfig {
     sbom: { exclude: [], format: "cyclonedx-json", spec_version: "1.6" },
     image: { platform: "linux/amd64", insecure_registries: [] },
     timeouts: { connect: "15s", response: "30s", idle: "30s", min_rate: 524288 },
+    signing: {},
+    audit: { github: true },
     lint: { fail_on: "error", ignore: [], severity: {}, trusted_registries: [] },
   };
 }

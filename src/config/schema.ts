@@ -136,6 +136,43 @@ export const configSchema = z
       })
       .strict()
       .default({ connect: "15s", response: "30s", idle: "30s", min_rate: 512 * 1024 }),
+    // --- signing (keys, Sigstore) and the audit log of signing events ---
+    signing: z
+      .object({
+        /** The key reference used when --key is not given (a path, pkcs11:…, hashivault://…, awskms://…, gcpkms://…). */
+        key: z.string().min(1).optional(),
+        /** Keyless signing and offline verification. */
+        fulcio_url: z.string().url().optional(),
+        rekor_url: z.string().url().optional(),
+        tsa_url: z.string().url().optional(),
+        trusted_root: z.string().min(1).optional(),
+        /** Vault Transit (hashivault://KEY): address (else VAULT_ADDR), transit mount, and JWT/OIDC login. */
+        vault: z
+          .object({
+            address: z.string().url().optional(),
+            transit_mount: z.string().min(1).optional(),
+            jwt_mount: z.string().min(1).optional(),
+            jwt_role: z.string().min(1).optional(),
+            jwt_audience: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        /** PKCS#11: the module (e.g. /usr/lib/softhsm/libsofthsm2.so) when the URI has no module-path. */
+        pkcs11: z.object({ module: z.string().min(1).optional() }).strict().optional(),
+        aws: z.object({ region: z.string().min(1).optional(), endpoint: z.string().url().optional() }).strict().optional(),
+        gcp: z.object({ endpoint: z.string().url().optional() }).strict().optional(),
+      })
+      .strict()
+      .default({}),
+    audit: z
+      .object({
+        /** The log file (TOLLGATE_AUDIT_LOG wins; default: the XDG state dir). */
+        log: z.string().min(1).optional(),
+        /** Under GitHub Actions, each event is also a ::notice line and a job summary row. */
+        github: z.boolean().default(true),
+      })
+      .strict()
+      .default({ github: true }),
     // --- Dockerfile lint ---
     lint: z
       .object({
