@@ -13,6 +13,17 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(xdg, "tollgate");
 }
 
+/**
+ * tollgate's state directory (data that must outlive a cache clean, such as the audit log):
+ * $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate (the XDG Base Directory default). A relative
+ * XDG_STATE_HOME is ignored, as the specification says.
+ */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith("/")) return join(env.XDG_STATE_HOME, "tollgate");
+  const home = env.HOME && env.HOME.startsWith("/") ? env.HOME : homedir();
+  return join(home, ".local", "state", "tollgate");
+}
+
 const cleaned = new Set<string>();
 
 /**

@@ -1,10 +1,89 @@
+import { Option } from "commander";
 import { examples, notBuiltYet, type CliApp } from "../cli/registry.ts";
+import { UsageError } from "../errors.ts";
+
+/** `--tlog-upload`, `--tlog-upload=false` (cosign's spelling) or `--no-tlog-upload`. */
+function parseBoolean(flag: string): (value: string) => boolean {
+  return (value) => {
+    if (value === "true" || value === "1") return true;
+    if (value === "false" || value === "0") return false;
+    throw new UsageError(`${flag}: expected true or false, not ${JSON.stringify(value)}`);
+  };
+}
 
 /** `tollgate sign blob|image|model`: every signing event is written to the audit log. */
 export function registerSignCommands(app: CliApp): void {
-  const sign = notBuiltYet(app.program.command("sign").description("Sign artifacts; every signing event is written to the audit log."), "sign a blob, a container image or a model");
+  const sign = app.program.command("sign").description("Sign artifacts; every signing event is written to the audit log.").summary("sign a blob, a container image or a model");
+
+  sign
+    .command("blob")
+    .summary("sign a file into a Sigstore bundle v0.3, with a key or keyless")
+    .description(
+      "sign a file into a Sigstore bundle v0.3 (as cosign sign-blob --bundle): with --key, any key reference " +
+        "(a key file, pkcs11:…, hashivault://…, awskms://…, gcpkms://…); without one, keyless: an OIDC token " +
+        "(--identity-token, SIGSTORE_ID_TOKEN or the GitHub Actions job's), a Fulcio certificate for an ephemeral key, " +
+        "a Rekor entry and, with --tsa-url, an RFC 3161 timestamp. As in cosign, the signature is uploaded to Rekor " +
+        "by default, keyed or keyless: --tlog-upload=false keeps a keyed signature off the public log.",
+    )
+    .argument("<file>", "the file to sign")
+    .option("--key <ref>", "the signing key (default: signing.key in tollgate.yaml; none: keyless)")
+    .option("--bundle <path>", "write the Sigstore bundle here (required, as in cosign v3)")
+    .option("--in-toto", "sign an in-toto Statement v1 (subject: the file's name and sha256) in a DSSE envelope instead of the file itself")
+    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
+    .addOption(new Option("--no-tlog-upload", "no Rekor entry (keyless then needs --tsa-url)"))
+    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
+    .option("--fulcio-url <url>", "Fulcio, for keyless signing (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
+    .option("--tsa-url <url>", "an RFC 3161 timestamp authority (default: signing.tsa_url; none: no timestamp)")
+    .addOption(new Option("--timestamp-server-url <url>", "cosign's name for --tsa-url").hideHelp())
+    .option("--identity-token <token>", "the OIDC token for keyless signing, or a file holding it (else SIGSTORE_ID_TOKEN, else GitHub Actions)")
+    .addHelpText(
+      "after",
+      examples(
+        "tollgate sign blob --key cosign.key --bundle release.tar.gz.sigstore.json release.tar.gz",
+        "tollgate sign blob --key hashivault://release --tlog-upload=false --bundle out.sigstore.json out.bin",
+        "tollgate sign blob --bundle release.sigstore.json release.tar.gz   # keyless, in GitHub Actions with id-token: write",
+      ),
+    )
+    .action(
+      app.action(async ([file]: [string], options, ctx) => {
+        const bundlePath = options["bundle"] as string | undefined;
+        if (bundlePath === undefined || bundlePath === "") throw new UsageError("sign blob: --bundle <path> is required");
+        const tsaA = options["tsaUrl"] as string | undefined;
+        const tsaB = options["timestampServerUrl"] as string | undefined;
+        if (tsaA !== undefined && tsaB !== undefined && tsaA !== tsaB) throw new UsageError("--tsa-url and --timestamp-server-url name different servers; give one");
+        const { config } = await ctx.config();
+        const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
+        const tlogFlag = options["tlogUpload"] as boolean | undefined;
+        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
+        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
+        const tsaUrl = tsaA ?? tsaB ?? config.signing.tsa_url;
+        const identityToken = options["identityToken"] as string | undefined;
+        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
+
+        const [{ signBlob }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([import("./sign-blob.ts"), import("./keys/password.ts"), import("../io/timeouts.ts")]);
+        const promptPassword = terminalPasswordPrompt();
+        const timeouts = networkTimeoutsFromConfig(config.timeouts);
+        const result = await signBlob({
+          artifact: file,
+          bundlePath,
+          ...(keyRef !== undefined ? { keyRef, signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts } } : {}),
+          inToto: options["inToto"] === true,
+          // `--tlog-upload` alone parses as true; `--no-tlog-upload` as false.
+          tlogUpload: tlogFlag ?? true,
+          ...(rekorUrl !== undefined ? { rekorUrl } : {}),
+          ...(fulcioUrl !== undefined ? { fulcioUrl } : {}),
+          ...(tsaUrl !== undefined ? { tsaUrl } : {}),
+          ...(identityToken !== undefined ? { identityToken } : {}),
+          env: process.env,
+          audit: { env: process.env, config },
+        });
+        const who = result.keyId !== undefined ? `key ${result.keyId}` : `certificate for ${result.identity?.subjectAlternativeName ?? "?"}`;
+        ctx.notice(`signed ${file} (${result.artifactDigest}) with ${who}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}, ${result.timestamps} timestamp(s)`);
+        ctx.notice(`wrote bundle to ${bundlePath}`);
+      }),
+    );
+
   for (const [name, what, ex] of [
-    ["blob", "a file", "tollgate sign blob --key cosign.key release.tar.gz"],
     ["image", "a container image (cosign-compatible signature in the registry)", "tollgate sign image --key cosign.key registry:127.0.0.1:5000/app:1"],
     ["model", "a model artifact (OpenSSF model-signing bundle or OpenPGP detached signature)", "tollgate sign model --key model.key ./model-dir"],
   ] as const) {
@@ -15,5 +94,4 @@ export function registerSignCommands(app: CliApp): void {
       .addHelpText("after", examples(ex))
       .action(app.notBuilt(`sign ${name}`));
   }
-
 }

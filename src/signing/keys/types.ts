@@ -4,6 +4,7 @@
  * `hashivault://KEY` (or `vault://KEY`), `awskms://…`, `gcpkms://…`. Image, blob and model signing
  * all sign through a `Signer`; none of them knows which backend holds the key.
  */
+import type { NetworkTimeouts } from "../../io/timeouts.ts";
 
 /** The signature algorithms tollgate signs with (cosign's defaults first). */
 export type SigningAlgorithm = "ecdsa-p256-sha256" | "ecdsa-p384-sha384" | "ecdsa-p521-sha512" | "ed25519" | "rsa-pkcs1v15-sha256" | "rsa-pss-sha256";
@@ -42,6 +43,8 @@ export interface SignerOptions {
   promptPassword?: (question: string) => Promise<string>;
   /** The `signing:` section of tollgate.yaml, as each backend reads it. */
   config?: Record<string, unknown>;
+  /** Network timeouts for backends that call a service (KMS; default: DEFAULT_NETWORK_TIMEOUTS). */
+  timeouts?: Partial<NetworkTimeouts>;
 }
 
 /** A backend: the key references it reads, and how to open one. */
