@@ -65,6 +65,23 @@ export {
   type RegistryOptions,
   type RegistryCredentials,
 } from "./image/index.ts";
+// OCI registries and artifacts: push, tags, referrers (API and tag schema), digests (src/oci)
+export {
+  listReferrers,
+  pushReferrer,
+  deleteReferrer,
+  referrersTag,
+  DEFAULT_OCI_LIMITS,
+  EMPTY_JSON_DESCRIPTOR,
+  MEDIA_TYPES as OCI_MEDIA_TYPES,
+  type Descriptor as OciDescriptor,
+  type OciLimits,
+  type PushedBlob,
+  type PushedManifest,
+  type PushedReferrer,
+  type ReferrersList,
+  type ReferrersSource,
+} from "./oci/index.ts";
 // The gate: policy, waivers, VEX, remediation, triage, GitHub issues (src/gate) and its reports (src/report)
 export {
   runCheck,

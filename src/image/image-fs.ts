@@ -1,8 +1,9 @@
 import type { Readable } from "node:stream";
 import type { FileEntry, VirtualFs } from "../collect/index.ts";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
-import { normalizeLayerPath, ReadBudget, readLayer, type LayerEntry, type LayerEntryType } from "./layer.ts";
-import type { ImageLimits, ResolvedImage } from "./types.ts";
+import { normalizeLayerPath, ReadBudget, readLayer, type LayerEntry, type LayerEntryType } from "../oci/layer.ts";
+import type { ResolvedImage } from "../oci/types.ts";
+import type { ImageLimits } from "./types.ts";
 
 /** What the squashed view knows about one path: its type, size and the layer that last wrote it. */
 export interface IndexEntry {

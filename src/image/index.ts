@@ -13,10 +13,11 @@ import { RPM_SQLITE_DBS, rpmCataloger, rpmInstalledKeys } from "./catalogers/rpm
 import { OsContext } from "./catalogers/os-context.ts";
 import { osReleaseCataloger } from "./catalogers/os-release.ts";
 import { ImageFs } from "./image-fs.ts";
-import { openDockerArchive, openOciArchive, openOciDirectory } from "./layout.ts";
-import { parsePlatform } from "./manifest.ts";
-import { openRegistryImage } from "./registry.ts";
-import { DEFAULT_IMAGE_LIMITS, type ImageLimits, type ResolvedImage } from "./types.ts";
+import { openDockerArchive, openOciArchive, openOciDirectory } from "../oci/layout.ts";
+import { parsePlatform } from "../oci/manifest.ts";
+import { openRegistryImage } from "../oci/registry.ts";
+import type { ResolvedImage } from "../oci/types.ts";
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "./types.ts";
 
 const DPKG_STATUS = "var/lib/dpkg/status";
 const APK_INSTALLED = "lib/apk/db/installed";
@@ -168,8 +169,9 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
   }
 }
 
-export { DEFAULT_IMAGE_LIMITS, type ImageLimits, type ResolvedImage, type LayerRef } from "./types.ts";
+export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "./types.ts";
+export type { ResolvedImage, LayerRef } from "../oci/types.ts";
 export { ImageFs } from "./image-fs.ts";
 export { OsContext, parseOsRelease, type Distro } from "./catalogers/os-context.ts";
-export { parseRegistryReference, RegistryClient, usesPlainHttp, type RegistryOptions } from "./registry.ts";
-export { lookupCredentials, type RegistryCredentials } from "./auth.ts";
+export { parseRegistryReference, RegistryClient, usesPlainHttp, type RegistryOptions } from "../oci/registry.ts";
+export { lookupCredentials, type RegistryCredentials } from "../oci/auth.ts";

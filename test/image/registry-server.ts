@@ -30,6 +30,8 @@ export interface RegistryServerOptions {
   tls?: boolean;
   /** Basic auth (htpasswd, bcrypt) instead of token auth for the credentials given. */
   basic?: boolean;
+  /** Allow DELETE of manifests and blobs (storage.delete.enabled). */
+  deletes?: boolean;
 }
 
 export async function startRegistry(dir: string, auth?: { username: string; password: string }, options: RegistryServerOptions = {}): Promise<TestRegistry> {
@@ -88,7 +90,7 @@ export async function startRegistry(dir: string, auth?: { username: string; pass
   const config = join(dir, "registry.yml");
   await writeFile(
     config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "storage")}\nhttp:\n  addr: ${bind}:${port}\n${tlsYaml}${authYaml}`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "storage")}\n${options.deletes ? "  delete:\n    enabled: true\n" : ""}http:\n  addr: ${bind}:${port}\n${tlsYaml}${authYaml}`,
   );
   const child: ChildProcess = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

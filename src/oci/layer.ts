@@ -6,7 +6,7 @@ import { extract as tarExtract, type Header } from "tar-stream";
 import { checkPathLimits } from "../io/files.ts";
 import { InputError, LimitExceededError, TollgateError, UnsafeInputError, VerificationFailedError } from "../errors.ts";
 import { digestAlgorithm } from "./manifest.ts";
-import type { ImageLimits, LayerRef } from "./types.ts";
+import type { OciLimits, LayerRef } from "./types.ts";
 
 export type LayerEntryType = "file" | "link" | "symlink" | "directory" | "other";
 
@@ -27,13 +27,13 @@ export interface LayerEntry {
  * budgets of one image (`pass()`), bounded by `maxDecompressedBytes`. Entries are counted per pass.
  */
 export class ReadBudget {
-  readonly limits: ImageLimits;
+  readonly limits: OciLimits;
   private readonly total: { bytes: number };
   /** Decompressed bytes of this pass. */
   passBytes = 0;
   entries = 0;
 
-  constructor(limits: ImageLimits, shared?: ReadBudget) {
+  constructor(limits: OciLimits, shared?: ReadBudget) {
     this.limits = limits;
     this.total = shared ? shared.total : { bytes: 0 };
   }

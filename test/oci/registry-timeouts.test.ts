@@ -11,7 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseRegistryReference, RegistryClient, usesPlainHttp } from "../../src/image/registry.ts";
+import { parseRegistryReference, RegistryClient, usesPlainHttp } from "../../src/oci/registry.ts";
 import { httpRequest, isLoopbackHost, NetworkTimeoutError } from "../../src/io/http.ts";
 import { tempDir } from "../helpers.ts";
 

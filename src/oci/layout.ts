@@ -5,7 +5,7 @@ import { openRegularFile, readRegularFile } from "../io/files.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
 import { TarFileIndex } from "./archive.ts";
 import { digestAlgorithm, isDigest, parseDescriptor, parseJsonDocument, resolveManifest, verifyDigest, type BlobSource } from "./manifest.ts";
-import type { Descriptor, ImageConfig, ImageLimits, LayerRef, Platform, ResolvedImage } from "./types.ts";
+import type { Descriptor, ImageConfig, OciLimits, LayerRef, Platform, ResolvedImage } from "./types.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -77,7 +77,7 @@ function listRefNames(manifests: Descriptor[]): string {
   return names.length ? names.join(", ") : "none";
 }
 
-async function openLayout(files: LayoutFiles, tag: string | undefined, platform: Platform, limits: ImageLimits): Promise<ResolvedImage> {
+async function openLayout(files: LayoutFiles, tag: string | undefined, platform: Platform, limits: OciLimits): Promise<ResolvedImage> {
   const where = `${files.description}/index.json`;
   const index = parseJsonDocument(await files.read("index.json", limits.maxManifestBytes), where);
   if (!Array.isArray(index.manifests)) throw new InputError("not an OCI image layout index (no manifests)", { file: where });
@@ -109,13 +109,13 @@ async function openLayout(files: LayoutFiles, tag: string | undefined, platform:
   return image;
 }
 
-export async function openOciDirectory(dir: string, tag: string | undefined, platform: Platform, limits: ImageLimits): Promise<ResolvedImage> {
+export async function openOciDirectory(dir: string, tag: string | undefined, platform: Platform, limits: OciLimits): Promise<ResolvedImage> {
   const layoutFile = parseJsonDocument(await readFileBounded(join(dir, "oci-layout"), 64 * 1024), join(dir, "oci-layout"));
   if (typeof layoutFile.imageLayoutVersion !== "string") throw new InputError("not an OCI image layout (no imageLayoutVersion)", { file: join(dir, "oci-layout") });
   return openLayout(directoryFiles(dir), tag, platform, limits);
 }
 
-export async function openOciArchive(path: string, tag: string | undefined, platform: Platform, limits: ImageLimits): Promise<ResolvedImage> {
+export async function openOciArchive(path: string, tag: string | undefined, platform: Platform, limits: OciLimits): Promise<ResolvedImage> {
   const index = await TarFileIndex.open(path);
   if (!index.has("oci-layout")) throw new InputError("not an OCI archive (no oci-layout member)", { file: path });
   return openLayout(archiveFiles(index), tag, platform, limits);
@@ -128,7 +128,7 @@ interface DockerManifestEntry {
 }
 
 /** `docker save` output: manifest.json names each image's config and layer tars by path. */
-export async function openDockerArchive(path: string, tag: string | undefined, limits: ImageLimits): Promise<ResolvedImage> {
+export async function openDockerArchive(path: string, tag: string | undefined, limits: OciLimits): Promise<ResolvedImage> {
   const index = await TarFileIndex.open(path);
   const where = `${path}: manifest.json`;
   let list: unknown;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { InputError, LimitExceededError, UsageError, VerificationFailedError } from "../errors.ts";
-import { isIndexMediaType, MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageLimits, type LayerRef, type Platform } from "./types.ts";
+import { isIndexMediaType, MEDIA_TYPES, type Descriptor, type ImageConfig, type OciLimits, type LayerRef, type Platform } from "./types.ts";
 
 /** Where manifests, configs and layer blobs of one repository or layout are read from. */
 export interface BlobSource {
@@ -53,6 +53,7 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
   }
   const d: Descriptor = { digest: o.digest, size: o.size };
   if (typeof o.mediaType === "string") d.mediaType = o.mediaType;
+  if (typeof o.artifactType === "string") d.artifactType = o.artifactType;
   if (o.annotations && typeof o.annotations === "object") d.annotations = o.annotations as Record<string, string>;
   const p = o.platform as Record<string, unknown> | undefined;
   if (p && typeof p.os === "string" && typeof p.architecture === "string") {
@@ -115,7 +116,7 @@ export async function resolveManifest(
   source: BlobSource,
   root: Descriptor,
   want: Platform,
-  limits: ImageLimits,
+  limits: OciLimits,
   preloaded?: Buffer,
 ): Promise<ResolvedManifest> {
   let desc = root;
