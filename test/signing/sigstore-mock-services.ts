@@ -53,13 +53,17 @@ async function serve(routes: Record<string, HandlerFn>, requests: string[]): Pro
 export async function startMockSigstore(options: { subjectClaim?: string } = {}): Promise<MockSigstore> {
   const requests: string[] = [];
   const ctlog = await initializeCTLog(p256());
-  const ca = await initializeCA(p256(), ctlog);
-  const tsa = await initializeTSA(p256());
+  // One fixed clock for the mocks, with milliseconds that do not end in 0: the mock TSA writes its
+  // GeneralizedTime without trailing zeros in the fraction (".12" for 120 ms), which @sigstore/core
+  // refuses as an invalid time, so a clock at a whole 10 ms made about one run in ten fail.
+  const clock = new Date(Math.floor(Date.now() / 1000) * 1000 + 123);
+  const ca = await initializeCA(p256(), ctlog, clock);
+  const tsa = await initializeTSA(p256(), clock);
   // The Rekor mock names its checkpoint origin after the URL's host; the port is known only once
   // the server listens, so the routes are filled in after it starts.
   const routes: Record<string, HandlerFn> = {};
   const { server, url } = await serve(routes, requests);
-  const tlog = await initializeTLog(url, p256());
+  const tlog = await initializeTLog(url, p256(), clock);
   for (const handler of [fulcioHandler(ca, { subjectClaim: options.subjectClaim ?? "sub" }), rekorHandler(tlog), tsaHandler(tsa)]) routes[handler.path] = handler.fn;
 
   const validFor = { start: "2000-01-01T00:00:00Z" };

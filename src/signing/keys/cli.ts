@@ -31,7 +31,7 @@ export function registerKeyCommands(app: CliApp): void {
     .option("--output-key-prefix <prefix>", "write PREFIX.key and PREFIX.pub (cosign's name for --output-prefix)")
     .option("--output-prefix <prefix>", "write PREFIX.key and PREFIX.pub (default: cosign)")
     .option("--force", "replace existing PREFIX.key and PREFIX.pub")
-    .addHelpText("after", examples("TOLLGATE_PASSWORD=… tollgate keys generate --output-key-prefix release", "tollgate keys generate   # asks for the password"))
+    .addHelpText("after", examples("tollgate keys generate --output-key-prefix release   # password from TOLLGATE_PASSWORD or COSIGN_PASSWORD", "tollgate keys generate   # asks for the password on a terminal"))
     .action(
       app.action(async (_args: [], options, ctx) => {
         const a = options["outputKeyPrefix"] as string | undefined;
