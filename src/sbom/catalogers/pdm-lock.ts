@@ -24,7 +24,7 @@ import { InputError } from "../../errors.ts";
 import type { Component, Scope } from "../../model/index.ts";
 import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, normalizePythonName, parseTomlText, pypiComponent, str } from "./common.ts";
 import { companionToml } from "./poetry-lock.ts";
-import { addPackage, newGraph, refsOf, requirement, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
+import { addPackage, newGraph, refsOf, requirement, scopesByReach, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
 
 const NAME = "pdm-lock";
 
@@ -173,35 +173,16 @@ export async function parsePdmLock(text: string, file: string, pyproject?: Recor
   // Scopes of packages without groups: the states (package, extra or "") each of the project's lists reaches.
   const reached = new Map<string, Scope>();
   if (project) {
-    const seen = new Set<string>();
-    const reach = (starts: readonly PythonRequirement[], scope: Scope): void => {
-      const stack: string[] = [];
-      const push = (list: readonly PythonRequirement[]): void => {
-        for (const r of list) for (const to of targets(r)) {
-          stack.push(`${to}\u0000`);
-          for (const extra of r.extras) stack.push(`${to}\u0000${extra}`);
-        }
-      };
-      push(starts);
-      while (stack.length > 0) {
-        const state = stack.pop() as string;
-        if (seen.has(state)) continue;
-        seen.add(state);
-        const cut = state.indexOf("\u0000");
-        const p = packages.get(state.slice(0, cut));
-        if (!p) continue;
-        if (!reached.has(p.c.ref)) reached.set(p.c.ref, scope);
-        const extra = state.slice(cut + 1);
-        if (extra === "") push(p.deps);
-        else {
-          stack.push(`${p.c.ref}\u0000`);
-          push(extraDeps(p, extra));
-        }
-      }
-    };
-    reach(project.required, "required");
-    reach(project.optional, "optional");
-    reach(project.dev, "dev");
+    scopesByReach(
+      packages,
+      targets,
+      [
+        { scope: "required", lists: [project.required] },
+        { scope: "optional", lists: [project.optional] },
+        { scope: "dev", lists: [project.dev] },
+      ],
+      { extrasOf: extraDeps, onReach: (p, scope) => void (reached.has(p.c.ref) || reached.set(p.c.ref, scope)) },
+    );
   }
   for (const p of packages.values()) {
     const c = p.c;

@@ -60,11 +60,20 @@ export function finish(g: PythonLockGraph, roots: { required: string[]; dev: str
   return components;
 }
 
-/** A locked package with its always-on dependencies and, per extra, the dependencies the extra turns on. */
+/** A locked package with its always-on dependencies (and, per extra, the dependencies the extra turns on). */
 export interface ExtrasNode<D extends { extras: readonly string[] }> {
   c: Component;
   deps: readonly D[];
-  extras: ReadonlyMap<string, readonly D[]>;
+  extras?: ReadonlyMap<string, readonly D[]>;
+}
+
+export interface ReachOptions<D extends { extras: readonly string[] }, N extends ExtrasNode<D>> {
+  /** States never entered (uv's own projects: their scopes are the roots themselves). */
+  entered?: Iterable<string>;
+  /** What an extra of a package turns on (default `node.extras.get(extra)`; pdm keeps them per lock entry). */
+  extrasOf?: (node: N, extra: string) => readonly D[];
+  /** Called for each package reached, with the scope of the first list that reaches it (default: `c.scope ??= scope`). */
+  onReach?: (node: N, scope: Scope) => void;
 }
 
 /**
@@ -74,13 +83,15 @@ export interface ExtrasNode<D extends { extras: readonly string[] }> {
  * strongest scope first (required, optional, dev), and a package keeps the first scope that reaches it.
  * `entered` are states never entered (uv's own projects: their scopes are the roots themselves).
  */
-export function scopesByReach<D extends { extras: readonly string[] }>(
-  packages: ReadonlyMap<string, ExtrasNode<D>>,
+export function scopesByReach<D extends { extras: readonly string[] }, N extends ExtrasNode<D>>(
+  packages: ReadonlyMap<string, N>,
   targets: (d: D) => readonly string[],
   roots: readonly { scope: Scope; lists: readonly (readonly D[])[] }[],
-  entered: Iterable<string> = [],
+  options: ReachOptions<D, N> = {},
 ): void {
-  const seen = new Set<string>(entered);
+  const seen = new Set<string>(options.entered ?? []);
+  const extrasOf = options.extrasOf ?? ((node: N, extra: string) => node.extras?.get(extra) ?? []);
+  const onReach = options.onReach ?? ((node: N, scope: Scope) => void (node.c.scope ??= scope));
   for (const { scope, lists } of roots) {
     const stack: string[] = [];
     const push = (list: readonly D[]): void => {
@@ -99,12 +110,12 @@ export function scopesByReach<D extends { extras: readonly string[] }>(
       const cut = state.indexOf("\u0000");
       const p = packages.get(state.slice(0, cut));
       if (!p) continue;
-      p.c.scope ??= scope;
+      onReach(p, scope);
       const extra = state.slice(cut + 1);
       if (extra === "") push(p.deps);
       else {
         stack.push(`${p.c.ref}\u0000`);
-        push(p.extras.get(extra) ?? []);
+        push(extrasOf(p, extra));
       }
     }
   }

@@ -135,7 +135,7 @@ export async function parseUvLock(text: string, file: string): Promise<CatalogRe
       { scope: "optional", lists: projects.flatMap((p) => [...p.extras.values()]) },
       { scope: "dev", lists: projects.map((p) => p.groups) },
     ],
-    projects.map((p) => `${p.c.ref}\u0000`),
+    { entered: projects.map((p) => `${p.c.ref}\u0000`) },
   );
   const rootProject = projects.find((p) => p.isRoot) ?? projects[0];
   if (rootProject) {
