@@ -92,10 +92,15 @@ describe("Sigstore bundles signed with a Vault Transit key (stand-in for Vault o
 
     const verified = await runCli(["verify", "blob", "--bundle", bundle, "--key", join(dir, "vault.pub"), "--insecure-ignore-tlog", join(dir, "artifact.bin")], { cwd: dir, env: {} });
     assert.equal(verified.code, 0, verified.stderr);
+    // As cosign's --key: the key reference itself, its public key read from Vault (nothing signed).
+    const byRef = await runCli(["verify", "blob", "--bundle", bundle, "--key", "hashivault://release", "--insecure-ignore-tlog", join(dir, "artifact.bin")], { cwd: dir, env });
+    assert.equal(byRef.code, 0, byRef.stderr);
 
     await writeFile(join(dir, "artifact-flipped.bin"), flipped(artifactBytes, 3));
     const badArtifact = await runCli(["verify", "blob", "--bundle", bundle, "--key", join(dir, "vault.pub"), "--insecure-ignore-tlog", join(dir, "artifact-flipped.bin")], { cwd: dir, env: {} });
     assert.equal(badArtifact.code, 1, badArtifact.stderr);
+    const byRefFlipped = await runCli(["verify", "blob", "--bundle", bundle, "--key", "hashivault://release", "--insecure-ignore-tlog", join(dir, "artifact-flipped.bin")], { cwd: dir, env });
+    assert.equal(byRefFlipped.code, 1, byRefFlipped.stderr);
 
     const sig = Buffer.from(json.messageSignature!.signature, "base64");
     await writeFile(join(dir, "flipped.sigstore.json"), JSON.stringify({ ...json, messageSignature: { ...json.messageSignature!, signature: flipped(sig, 10).toString("base64") } }));

@@ -239,7 +239,8 @@ describe("tollgate verify blob: usage and unreadable input exit 2", () => {
     ["identity and identity regexp", ["verify", "blob", "--bundle", "b", "--certificate-identity", "x", "--certificate-identity-regexp", "y", "--certificate-oidc-issuer", "z", "a"], /not both/],
     ["a bad regexp", ["verify", "blob", "--bundle", "b", "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", "z", "a"], /not a valid regular expression/],
     ["a missing key file", ["verify", "blob", "--bundle", "b", "--key", "/nonexistent/k.pub", "a"], /no such file/],
-    ["a key reference (not read by verify yet)", ["verify", "blob", "--bundle", "b", "--key", "hashivault://release", "a"], /tollgate keys public hashivault:\/\/release/],
+    ["a key reference whose backend is not set up (read through the backend, as cosign's --key)", ["verify", "blob", "--bundle", "b", "--key", "hashivault://release", "a"], /hashivault: no Vault address/],
+    ["a scheme no backend reads", ["verify", "blob", "--bundle", "b", "--key", "nokms://x/y", "a"], /nokms:…/],
     ["a file that is not a public key", ["verify", "blob", "--bundle", "b", "--key", "package.json", "a"], /not a PEM public key/],
     ["--staging without --trusted-root", ["verify-bundle", "--staging", "--bundle", "b", "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "a"], /--staging needs --trusted-root/],
   ];

@@ -38,7 +38,12 @@ async function runVerification(command: string, artifactArg: string, o: VerifyOp
       import("./report.ts"),
     ]);
   checkPolicyFlags(o); // usage errors before any file is read
-  const policy = policyFromOptions({ ...o, key: o.key !== undefined ? await readPublicKey(o.key) : undefined });
+  // A key reference's public key comes from its backend, with tollgate.yaml's `signing:` settings.
+  const keyOptions = async () => {
+    const [{ config }, { networkTimeoutsFromConfig }] = await Promise.all([ctx.config(), import("../../io/timeouts.ts")]);
+    return { env: process.env, config: config.signing as Record<string, unknown>, timeouts: networkTimeoutsFromConfig(config.timeouts) };
+  };
+  const policy = policyFromOptions({ ...o, key: o.key !== undefined ? await readPublicKey(o.key, await keyOptions()) : undefined });
   const artifact = await readArtifactArgument(artifactArg);
   try {
     // `verify blob` takes signing.trusted_root from tollgate.yaml; verify-bundle is the conformance

@@ -7,6 +7,7 @@ import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import type { KeyFinderFunc } from "@sigstore/verify";
 import { existsSync } from "node:fs";
 import { InputError, UsageError } from "../../errors.ts";
+import type { SignerOptions } from "../keys/types.ts";
 import { readVerificationInput } from "./bundle.ts";
 
 /** A public key file is a few hundred bytes. */
@@ -23,10 +24,22 @@ export function parsePublicKeyPem(pem: string, source: string): KeyObject {
   }
 }
 
-/** Reads the public key file at `path`. Key references (`pkcs11:`, `hashivault://`, KMS URIs) are not read yet. */
-export async function readPublicKey(path: string): Promise<KeyObject> {
+/**
+ * The public key `--key` names: a PEM public key file, or, as cosign's `--key` takes them, a key
+ * reference (`pkcs11:…`, `hashivault://…`, `awskms://…`, `gcpkms://…`), whose public key its backend
+ * reports (`openSigner(ref).publicKeyPem()`; nothing is signed).
+ */
+export async function readPublicKey(path: string, options: SignerOptions = {}): Promise<KeyObject> {
   if (/^[a-z][a-z0-9+.-]*:/i.test(path) && !existsSync(path)) {
-    throw new UsageError(`--key ${path}: verification takes a PEM public key file for now; write it with \`tollgate keys public ${path} > key.pub\``);
+    const { keySourceFor, openSigner } = await import("../keys/index.ts");
+    const source = keySourceFor(path);
+    if (!source || source.backend === "file") throw new UsageError(`--key ${path.replace(/:.*$/, ":…")}: not a public key file nor a key reference tollgate reads`);
+    const signer = await openSigner(path, options);
+    try {
+      return parsePublicKeyPem(await signer.publicKeyPem(), signer.ref);
+    } finally {
+      await signer.close();
+    }
   }
   const bytes = await readVerificationInput(path, MAX_PUBLIC_KEY_BYTES, "public key");
   return parsePublicKeyPem(bytes.toString("utf8"), path);
