@@ -175,6 +175,7 @@ export {
 } from "./init/index.ts";
 export { openSigner, keySourceFor, KEY_SOURCES, type Signer, type KeySource, type SignerOptions, type SigningAlgorithm, type DigestAlgorithm } from "./signing/keys/index.ts";
 export { signBlob } from "./signing/sign-blob.ts";
+export { updateTrustedRoot } from "./signing/trust-root-update.ts";
 export { verifyBundle, parseBundle, readBundle, policyFromOptions, loadTrustedRoot, publicGoodTrustedRoot, type VerificationResult, type VerificationPolicy } from "./signing/verify/index.ts";
 export { recordSigningEvent, verifyAuditLog, auditLogPath, type SigningEvent, type AuditSink, type AuditEntry } from "./audit/index.ts";
 export { TOLLGATE_VERSION } from "./version.ts";

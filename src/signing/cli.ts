@@ -1,6 +1,7 @@
 import type { CliApp } from "../cli/registry.ts";
 import { registerKeyCommands } from "./keys/cli.ts";
 import { registerSignCommands } from "./sign-cli.ts";
+import { registerTrustRootCommands } from "./trust-root-cli.ts";
 import { registerVerifyCommands } from "./verify/cli.ts";
 
 /** `tollgate keys`, `sign`, `verify`, `verify-bundle`: each area registers its own commands. */
@@ -8,4 +9,5 @@ export function registerSigningCommands(app: CliApp): void {
   registerKeyCommands(app);
   registerSignCommands(app);
   registerVerifyCommands(app);
+  registerTrustRootCommands(app);
 }

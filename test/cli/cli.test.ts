@@ -8,7 +8,7 @@ import { ROOT, runCli, tempDir } from "../helpers.ts";
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
 
 /** The command groups the foundation issue fixes, by their exact names. */
-const COMMANDS = ["sbom", "scan", "check", "db", "version", "lint", "keys", "sign", "verify", "verify-bundle", "attest", "init", "triage", "audit"];
+const COMMANDS = ["sbom", "scan", "check", "db", "version", "lint", "keys", "sign", "verify", "verify-bundle", "attest", "init", "triage", "audit", "trust-root"];
 
 describe("tollgate CLI surface", () => {
   it("--help lists every command group and the exit codes", async () => {

@@ -161,7 +161,9 @@ describe("tollgate verify blob: bundles with log evidence (sigstore-conformance 
   const keyless = join(SUITE, "happy-path-v0.3", "bundle.sigstore.json");
 
   test("a keyed bundle with a Rekor entry verifies against the shipped public-good root; json gives time and tlog index", { skip: missing }, async () => {
-    const r = await runCli(["verify", "blob", "--bundle", join(managed, "bundle.sigstore.json"), "--key", join(managed, "key.pub"), "--format", "json", a]);
+    // An empty cache of its own: a root from `trust-root update` in the user's cache would be preferred.
+    const cache = await tempDir();
+    const r = await runCli(["verify", "blob", "--bundle", join(managed, "bundle.sigstore.json"), "--key", join(managed, "key.pub"), "--format", "json", a], { env: { TOLLGATE_CACHE_DIR: cache.dir } }).finally(() => cache.cleanup());
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { signedAt: string; tlogEntries: { logIndex: string }[]; trustedRoot: string };
     assert.equal(out.trustedRoot, "public-good (shipped)");
