@@ -83,8 +83,66 @@ export function registerSignCommands(app: CliApp): void {
       }),
     );
 
+  sign
+    .command("image")
+    .summary("sign a container image in its registry, as cosign does (the sha256-<hex>.sig tag)")
+    .description(
+      "sign a container image in its registry, in cosign's tag-based layout: the reference is resolved to its manifest " +
+        "digest (the digest is signed, never the tag), a simple-signing payload naming the repository and digest (and the " +
+        "-a annotations) is signed with --key (a key file, pkcs11:…, hashivault://…, awskms://…, gcpkms://…), and stored " +
+        "as a layer of the manifest tagged sha256-<hex>.sig in the same repository (COSIGN_REPOSITORY names another), " +
+        "next to the signatures already there. With --bundle-format (cosign v3's), a Sigstore bundle v0.3 signing an " +
+        "in-toto statement about the digest, pushed as an OCI 1.1 referrer of the image (with the sha256-<hex> tag " +
+        "fallback for registries without the referrers API). As in cosign, the signature is uploaded to Rekor by " +
+        "default: --tlog-upload=false keeps it off the public log.",
+    )
+    .argument("<image>", "the image: registry/repo:tag or registry/repo@sha256:… (a registry: prefix is accepted)")
+    .option("--key <ref>", "the signing key (default: signing.key in tollgate.yaml)")
+    .option("-a, --annotations <key=value>", "an annotation in the signed payload (its optional object); repeatable", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option("--bundle-format", "cosign v3's format: a Sigstore bundle as an OCI 1.1 referrer instead of the .sig tag")
+    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
+    .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
+    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
+    .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .addHelpText(
+      "after",
+      examples(
+        "tollgate sign image --key cosign.key registry:127.0.0.1:5000/app:1",
+        "tollgate sign image --key hashivault://release --tlog-upload=false -a git_sha=$GITHUB_SHA ghcr.io/acme/app@sha256:…",
+      ),
+    )
+    .action(
+      app.action(async ([image]: [string], options, ctx) => {
+        const { config } = await ctx.config();
+        const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
+        if (keyRef === undefined) throw new UsageError("sign image: --key is required (keyless image signing is not built yet)");
+        const tlogFlag = options["tlogUpload"] as boolean | undefined;
+        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
+        const [{ signImage, parseAnnotations }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([import("./sign-image.ts"), import("./keys/password.ts"), import("../io/timeouts.ts")]);
+        const annotations = parseAnnotations((options["annotations"] as string[] | undefined) ?? []);
+        const promptPassword = terminalPasswordPrompt();
+        const timeouts = networkTimeoutsFromConfig(config.timeouts);
+        const signatureRepository = process.env.COSIGN_REPOSITORY;
+        const result = await signImage({
+          reference: image,
+          keyRef,
+          bundleFormat: options["bundleFormat"] === true,
+          signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts },
+          ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+          tlogUpload: tlogFlag ?? true,
+          ...(rekorUrl !== undefined ? { rekorUrl } : {}),
+          ...(signatureRepository ? { signatureRepository } : {}),
+          registry: { env: process.env, timeouts, insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },
+          env: process.env,
+          audit: { env: process.env, config },
+        });
+        ctx.notice(`signed ${result.dockerReference}@${result.manifestDigest} with key ${result.keyId}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}`);
+        if (result.format === "bundle") ctx.notice(`pushed the Sigstore bundle as referrer ${result.signatureTag}`);
+        else ctx.notice(`${result.appended ? "pushed" : "already there, kept"} ${result.signatureTag} (${result.layers} signature${result.layers === 1 ? "" : "s"})`);
+      }),
+    );
+
   for (const [name, what, ex] of [
-    ["image", "a container image (cosign-compatible signature in the registry)", "tollgate sign image --key cosign.key registry:127.0.0.1:5000/app:1"],
     ["model", "a model artifact (OpenSSF model-signing bundle or OpenPGP detached signature)", "tollgate sign model --key model.key ./model-dir"],
   ] as const) {
     notBuiltYet(sign.command(name), `sign ${what}`)

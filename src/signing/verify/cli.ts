@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { examples, notBuiltYet, type CliApp } from "../../cli/registry.ts";
 import type { CommandContext } from "../../cli/context.ts";
 import { UsageError, VerificationFailedError } from "../../errors.ts";
+import type { VerificationPolicy } from "./policy.ts";
 
 /** The options `verify blob` and `verify-bundle` share. */
 interface VerifyOptions {
@@ -62,6 +63,91 @@ async function runVerification(command: string, artifactArg: string, o: VerifyOp
   }
 }
 
+interface VerifyImageOptions extends Omit<VerifyOptions, "key" | "bundle" | "staging"> {
+  key: string[];
+  policy?: string;
+  annotations: string[];
+  insecureRegistry?: string[];
+}
+
+/**
+ * `verify image`: the verified payloads as JSON on stdout (cosign's output), a one-line verdict on
+ * stderr; no satisfying signature is exit 1 with the reason code, bad flags and unreadable keys exit 2.
+ */
+async function runImageVerification(image: string, o: VerifyImageOptions, ctx: CommandContext): Promise<void> {
+  const [{ readPublicKey }, { checkPolicyFlags, policyFromOptions }, { loadTrustedRoot }, { verifyImage, imageReferenceArgument }, { networkTimeoutsFromConfig }] = await Promise.all([
+    import("./key.ts"),
+    import("./policy.ts"),
+    import("../trust-root.ts"),
+    import("../verify-image.ts"),
+    import("../../io/timeouts.ts"),
+  ]);
+  const keys = o.key.length > 0 ? o.key : undefined;
+  const identityFlags = [o.certificateIdentity, o.certificateIdentityRegexp, o.certificateOidcIssuer, o.certificateOidcIssuerRegexp].some((f) => f !== undefined);
+  if (o.policy !== undefined) {
+    if (keys !== undefined || identityFlags) throw new UsageError("verify image: --policy says who must have signed; give it or --key / --certificate-identity flags, not both");
+  } else checkPolicyFlags({ ...o, key: keys });
+  const reference = imageReferenceArgument(image);
+  const annotations: Record<string, string> = {};
+  for (const a of o.annotations) {
+    const eq = a.indexOf("=");
+    if (eq <= 0) throw new UsageError(`-a ${a}: expected key=value`);
+    annotations[a.slice(0, eq)] = a.slice(eq + 1);
+  }
+  const { config } = await ctx.config();
+  const timeouts = networkTimeoutsFromConfig(config.timeouts);
+  const keyOptions = { env: process.env, config: config.signing as Record<string, unknown>, timeouts };
+  let policies: VerificationPolicy[];
+  if (o.policy !== undefined) {
+    const [{ parseImagePolicy, policyEntryFor, MAX_IMAGE_POLICY_BYTES }, { readVerificationInput }] = await Promise.all([import("../image-policy.ts"), import("./bundle.ts")]);
+    const file = await parseImagePolicy((await readVerificationInput(o.policy, MAX_IMAGE_POLICY_BYTES, "image policy")).toString("utf8"), o.policy);
+    const entry = policyEntryFor(file, reference);
+    if (entry === undefined) {
+      throw new VerificationFailedError(`verify image: ${image}: verification failed [POLICY]: no entry of ${o.policy} matches this image`, { reason: "POLICY" });
+    }
+    for (const [k, v] of Object.entries(entry.annotations)) {
+      if (annotations[k] !== undefined && annotations[k] !== v) throw new UsageError(`-a ${k}=${annotations[k]}: the policy's entry ${JSON.stringify(entry.match)} requires ${k}=${v}`);
+      annotations[k] = v;
+    }
+    const insecureIgnoreTlog = o.insecureIgnoreTlog === true;
+    policies = [
+      ...(await Promise.all(entry.keys.map(async (k) => policyFromOptions({ key: await readPublicKey(k, keyOptions), insecureIgnoreTlog })))),
+      ...entry.identities.map((id) =>
+        policyFromOptions({
+          ...(id.subject !== undefined ? { certificateIdentity: id.subject } : {}),
+          ...(id.subjectRegExp !== undefined ? { certificateIdentityRegexp: id.subjectRegExp } : {}),
+          ...(id.issuer !== undefined ? { certificateOidcIssuer: id.issuer } : {}),
+          ...(id.issuerRegExp !== undefined ? { certificateOidcIssuerRegexp: id.issuerRegExp } : {}),
+        }),
+      ),
+    ];
+  } else {
+    policies =
+      keys !== undefined
+        ? await Promise.all(keys.map(async (k) => policyFromOptions({ ...o, key: await readPublicKey(k, keyOptions) })))
+        : [policyFromOptions({ ...o, key: undefined })];
+  }
+  const trust = await loadTrustedRoot(o.trustedRoot ?? config.signing.trusted_root);
+  try {
+    const result = await verifyImage(image, {
+      policies,
+      trustRoot: trust.root,
+      annotations,
+      registry: { env: process.env, timeouts, ...(o.insecureRegistry !== undefined ? { insecureRegistries: o.insecureRegistry } : {}) },
+      // As `sign image` and cosign: legacy signatures stored in another repository.
+      ...(process.env.COSIGN_REPOSITORY ? { signatureRepository: process.env.COSIGN_REPOSITORY } : {}),
+    });
+    const n = result.verified.length;
+    ctx.notice(`verified ${image} (${result.imageDigest}): ${n} signature${n === 1 ? "" : "s"} satisfy the policy (${result.verified.map((v) => v.format).join(", ")})`);
+    await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.payload))}\n`);
+  } catch (e) {
+    if (e instanceof VerificationFailedError) {
+      throw new VerificationFailedError(`verify image: ${image}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
+    }
+    throw e;
+  }
+}
+
 function addVerifyOptions(cmd: Command): Command {
   return cmd
     .option("--bundle <file>", "the Sigstore bundle (v0.1–v0.3) to verify")
@@ -79,7 +165,7 @@ export function registerVerifyCommands(app: CliApp): void {
   const verify = app.program
     .command("verify")
     .description("Verify signatures; fails closed (exit 1) on anything short of a valid signature.")
-    .summary("verify a blob (image and model: not built yet)");
+    .summary("verify a blob or an image (model: not built yet)");
 
   addVerifyOptions(
     verify
@@ -102,8 +188,38 @@ export function registerVerifyCommands(app: CliApp): void {
     )
     .action(app.action(([file]: [string], options, ctx) => runVerification("verify blob", file, options as VerifyOptions, ctx)));
 
+  verify
+    .command("image")
+    .summary("verify a container image's cosign signatures in its registry (.sig tag and Sigstore bundle referrers)")
+    .description(
+      "Verify a container image's cosign signatures: the reference is resolved to its manifest digest, then the legacy " +
+        "sha256-<hex>.sig signatures and the Sigstore bundles attached as OCI 1.1 referrers are verified with --key (any of " +
+        "several) or a keyless identity (--certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]). Prints the " +
+        "verified payloads as JSON (as cosign verify does). Exit 0 when a signature satisfies the policy, 1 when none does, 2 usage.",
+    )
+    .argument("<image>", "registry:REF or a bare reference (tag or digest)")
+    .option("--key <ref>", "a PEM public key file, or a key reference (pkcs11:…, hashivault://…, awskms://…, gcpkms://…); repeatable: any one of them", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--certificate-identity <id>", "the signer's identity: the certificate's SAN (keyless)")
+    .option("--certificate-identity-regexp <re>", "the signer's identity as a regular expression (unanchored, as cosign)")
+    .option("--certificate-oidc-issuer <url>", "the OIDC issuer of the signer's certificate")
+    .option("--certificate-oidc-issuer-regexp <re>", "the OIDC issuer as a regular expression (unanchored, as cosign)")
+    .option("-a, --annotations <key=value>", "an annotation the signed payload must carry; repeatable", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--trusted-root <file>", "a trusted_root.json (default: signing.trusted_root in tollgate.yaml, else the Sigstore public-good root)")
+    .option("--insecure-ignore-tlog", "with --key: accept signatures without a Rekor SET or timestamp (a keyed signature not uploaded to a log)")
+    .option("--policy <file>", "a policy file (YAML/JSON): per image glob, the keys or identities that must have signed (instead of --key and identity flags)")
+    .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .addHelpText(
+      "after",
+      examples(
+        "tollgate verify image --key cosign.pub registry:127.0.0.1:5000/app:1",
+        "tollgate verify image --policy deploy-policy.yaml registry.example.com/team/app:1   # images: [{match: 'registry.example.com/team/*', keys: [release.pub]}]",
+        "tollgate verify image --key cosign.pub --insecure-ignore-tlog -a env=prod registry:127.0.0.1:5000/app@sha256:…",
+        "tollgate verify image --certificate-identity-regexp '^https://github.com/acme/' \\\n      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:1",
+      ),
+    )
+    .action(app.action(([image]: [string], options, ctx) => runImageVerification(image, options as unknown as VerifyImageOptions, ctx)));
+
   for (const [name, what, ex] of [
-    ["image", "a container image's signatures", "tollgate verify image --key cosign.pub registry:127.0.0.1:5000/app:1"],
     ["model", "a model artifact's signature", "tollgate verify model --signature model.sig --key signing-key-pub.pem ./model-dir"],
   ] as const) {
     notBuiltYet(verify.command(name), `verify ${what}`)
