@@ -1,13 +1,76 @@
-import { examples, notBuiltYet, type CliApp } from "../cli/registry.ts";
+import { Option } from "commander";
+import { examples, type CliApp } from "../cli/registry.ts";
+import { UsageError } from "../errors.ts";
 
-/** `tollgate attest`: in-toto attestations (SBOM, SLSA provenance); not built yet. */
+/** `--tlog-upload`, `--tlog-upload=false` (cosign's spelling) or `--no-tlog-upload`. */
+function parseBoolean(flag: string): (value: string) => boolean {
+  return (value) => {
+    if (value === "true" || value === "1") return true;
+    if (value === "false" || value === "0") return false;
+    throw new UsageError(`${flag}: expected true or false, not ${JSON.stringify(value)}`);
+  };
+}
+
+/** `tollgate attest`: an in-toto attestation about a container image, signed and stored as cosign does. */
 export function registerAttestCommands(app: CliApp): void {
-  notBuiltYet(app.program.command("attest"), "create in-toto attestations (SBOM, SLSA provenance) for an artifact")
-    .description("Wrap an SBOM or SLSA v1 provenance in an in-toto statement, sign it as DSSE and store it.")
-    .argument("<artifact>", "the subject: a file or an image reference")
-    .option("--predicate <path>", "predicate file (an SBOM or provenance)")
-    .option("--type <type>", "cyclonedx, spdx or slsaprovenance", "cyclonedx")
-    .option("--key <ref>", "signing key")
-    .addHelpText("after", examples("tollgate attest registry:127.0.0.1:5000/app:1 --predicate sbom.cdx.json --key cosign.key"))
-    .action(app.notBuilt("attest"));
+  app.program
+    .command("attest")
+    .summary("attest a container image: a signed in-toto statement (SBOM, SLSA provenance…) stored as cosign does")
+    .description(
+      "Wrap a predicate (an SBOM, SLSA provenance, a vulnerability report, any JSON) in an in-toto statement about the " +
+        "image's digest (the reference is resolved first: the digest is attested, never the tag), sign it as a DSSE " +
+        "envelope with --key (a key file, pkcs11:…, hashivault://…, awskms://…, gcpkms://…) and store it as cosign " +
+        "attest does: a layer of the manifest tagged sha256-<hex>.att next to the attestations already there, or with " +
+        "--bundle-format (cosign v3's) a Sigstore bundle v0.3 pushed as an OCI 1.1 referrer of the image. As in cosign, " +
+        "the signature is uploaded to Rekor by default: --tlog-upload=false keeps it off the public log. Verify with " +
+        "tollgate verify image --attestation-type.",
+    )
+    .argument("<image>", "the image: registry/repo:tag or registry/repo@sha256:… (a registry: prefix is accepted)")
+    .option("--predicate <path>", "the predicate file (JSON)")
+    .option("--type <type>", "cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance02, slsaprovenance1, vuln, openvex, link, custom, or a predicate type URI", "custom")
+    .option("--key <ref>", "the signing key (default: signing.key in tollgate.yaml)")
+    .option("--bundle-format", "cosign v3's format: a Sigstore bundle as an OCI 1.1 referrer instead of the .att tag")
+    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
+    .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
+    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
+    .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .addHelpText(
+      "after",
+      examples(
+        "tollgate attest registry:127.0.0.1:5000/app:1 --predicate sbom.cdx.json --type cyclonedx --key cosign.key",
+        "tollgate attest ghcr.io/acme/app@sha256:… --predicate provenance.json --type slsaprovenance1 --key hashivault://release --bundle-format",
+      ),
+    )
+    .action(
+      app.action(async ([image]: [string], options, ctx) => {
+        const predicatePath = options["predicate"] as string | undefined;
+        if (predicatePath === undefined) throw new UsageError("attest: --predicate is required");
+        const { config } = await ctx.config();
+        const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
+        if (keyRef === undefined) throw new UsageError("attest: --key is required (keyless attestation is not built yet)");
+        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
+        const [{ attestImage }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([
+          import("../signing/attest-image.ts"),
+          import("../signing/keys/password.ts"),
+          import("../io/timeouts.ts"),
+        ]);
+        const promptPassword = terminalPasswordPrompt();
+        const timeouts = networkTimeoutsFromConfig(config.timeouts);
+        const result = await attestImage({
+          reference: image,
+          predicatePath,
+          type: options["type"] as string,
+          keyRef,
+          bundleFormat: options["bundleFormat"] === true,
+          signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts },
+          tlogUpload: (options["tlogUpload"] as boolean | undefined) ?? true,
+          ...(rekorUrl !== undefined ? { rekorUrl } : {}),
+          registry: { env: process.env, timeouts, insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },
+          env: process.env,
+          audit: { env: process.env, config },
+        });
+        ctx.notice(`attested ${result.manifestDigest} (${result.predicateType}) with key ${result.keyId}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}`);
+        ctx.notice(result.format === "bundle" ? `pushed the Sigstore bundle as referrer ${result.location}` : `pushed ${result.location} (${result.layers} attestation${result.layers === 1 ? "" : "s"})`);
+      }),
+    );
 }

@@ -104,16 +104,42 @@ export function registerSignCommands(app: CliApp): void {
     .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
     .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .option("--gpg-key <file>", "sign with this OpenPGP private key (armored; password from TOLLGATE_PASSWORD) as containers/image simple signing (skopeo/podman signedBy), instead of --key")
+    .option("--signature-dir <dir>", "with --gpg-key: the lookaside directory (registries.d lookaside: file:///DIR) that receives <repo>@sha256=<hex>/signature-N")
     .addHelpText(
       "after",
       examples(
         "tollgate sign image --key cosign.key registry:127.0.0.1:5000/app:1",
+        "tollgate sign image --gpg-key release.asc --signature-dir /var/lib/containers/sigstore 127.0.0.1:5000/app:1",
         "tollgate sign image --key hashivault://release --tlog-upload=false -a git_sha=$GITHUB_SHA ghcr.io/acme/app@sha256:…",
       ),
     )
     .action(
       app.action(async ([image]: [string], options, ctx) => {
         const { config } = await ctx.config();
+        const gpgKey = options["gpgKey"] as string | undefined;
+        const signatureDir = options["signatureDir"] as string | undefined;
+        if (gpgKey !== undefined) {
+          if (options["key"] !== undefined) throw new UsageError("sign image: --gpg-key and --key are mutually exclusive");
+          if (options["bundleFormat"] === true) throw new UsageError("sign image: --gpg-key writes containers/image simple signatures; --bundle-format cannot be used with it");
+          if (((options["annotations"] as string[] | undefined) ?? []).length > 0) throw new UsageError("sign image: containers/image simple signatures carry no annotations; -a cannot be used with --gpg-key");
+          if (signatureDir === undefined || signatureDir === "") throw new UsageError("sign image: --gpg-key needs --signature-dir <dir> (the registries.d lookaside directory)");
+          const [{ signImageOpenPgp }, { networkTimeoutsFromConfig }] = await Promise.all([import("./openpgp-signing.ts"), import("../io/timeouts.ts")]);
+          const password = process.env.TOLLGATE_PASSWORD;
+          const result = await signImageOpenPgp({
+            reference: image,
+            keyFile: gpgKey,
+            ...(password !== undefined ? { password } : {}),
+            signatureDir,
+            registry: { env: process.env, timeouts: networkTimeoutsFromConfig(config.timeouts), insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },
+            env: process.env,
+            audit: { env: process.env, config },
+          });
+          ctx.notice(`signed ${result.dockerReference} (${result.manifestDigest}) with OpenPGP key ${result.fingerprint}`);
+          ctx.notice(`wrote ${result.path}`);
+          return;
+        }
+        if (signatureDir !== undefined) throw new UsageError("sign image: --signature-dir is for --gpg-key signatures");
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
         if (keyRef === undefined) throw new UsageError("sign image: --key is required (keyless image signing is not built yet)");
         const tlogFlag = options["tlogUpload"] as boolean | undefined;

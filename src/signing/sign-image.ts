@@ -363,7 +363,7 @@ async function pushBundleReferrer(p: PreparedBundle): Promise<SignImageResult> {
 }
 
 /** The layers of the existing signature manifest (as stored), or none when the tag is not there. */
-async function existingLayers(client: RegistryClient, tag: string): Promise<Array<Record<string, unknown>>> {
+export async function existingLayers(client: RegistryClient, tag: string): Promise<Array<Record<string, unknown>>> {
   let existing;
   try {
     existing = await client.getManifest(tag, DEFAULT_OCI_LIMITS.maxManifestBytes);

@@ -18,7 +18,7 @@
  * the required `-a` annotations. The image verifies when at least one signature satisfies all of it.
  */
 import { createHash, X509Certificate as NodeX509Certificate } from "node:crypto";
-import type { Bundle } from "@sigstore/bundle";
+import { bundleToJSON, type Bundle } from "@sigstore/bundle";
 import type { TrustedRoot } from "@sigstore/protobuf-specs";
 import { InputError, UsageError, VerificationFailedError, type VerificationReason } from "../errors.ts";
 import { parseJsonDocument } from "../oci/manifest.ts";
@@ -380,4 +380,133 @@ export async function verifyImage(
   }
   const { attempts, sources } = await readSignatures(client, imageDigest, options, signatureClient);
   return settleImageVerification(imageDigest, attempts, sources);
+}
+
+/**
+ * Attestations (`verify image --attestation-type T`). A legacy `.att` layer (a DSSE envelope, with
+ * the Rekor SET in `dev.sigstore.cosign/bundle` when there is one) is rewritten as the v0.1 DSSE
+ * Sigstore bundle it is equivalent to and verified by `verifyImageBundle` (so by `verifyBundle`:
+ * the key or certificate, the DSSE signature over the PAE, the in-toto subject against the image
+ * digest, the tlog evidence the policy demands); bundle referrers are verified as they are. Then the
+ * statement's predicate type must be T, and a subject must name the image digest.
+ */
+export interface VerifiedAttestation {
+  readonly format: "legacy" | "bundle";
+  readonly source: string;
+  readonly predicateType: string;
+  /** The verified in-toto statement (its `predicate` included). */
+  readonly statement: Record<string, unknown>;
+  readonly result: VerificationResult;
+}
+
+/** The v0.1 DSSE bundle a `.att` layer (envelope JSON and layer annotations) is equivalent to. */
+export function legacyAttestationBundle(envelopeBytes: Uint8Array, annotations: Readonly<Record<string, string>>, source: string): string {
+  let envelope: { payloadType?: unknown; payload?: unknown; signatures?: unknown };
+  try {
+    envelope = JSON.parse(Buffer.from(envelopeBytes).toString("utf8")) as typeof envelope;
+  } catch (e) {
+    throw verificationFailure("SIGNATURE", `${source}: the attestation layer is not a DSSE envelope (not JSON)`, e);
+  }
+  const sigs = Array.isArray(envelope.signatures) ? (envelope.signatures as { sig?: unknown; keyid?: unknown }[]) : [];
+  if (typeof envelope.payloadType !== "string" || typeof envelope.payload !== "string" || !BASE64.test(envelope.payload) || sigs.length !== 1 || typeof sigs[0]?.sig !== "string") {
+    throw verificationFailure("SIGNATURE", `${source}: the attestation layer is not a DSSE envelope with one signature`);
+  }
+  let tlogEntries: unknown[] = [];
+  const setText = annotations[COSIGN_ANNOTATIONS.bundle];
+  if (setText !== undefined && setText !== "") {
+    // The SET's entry, as legacySignatureBundle reads it (the signature there is a placeholder, unused).
+    const asSignature = legacySignatureBundle({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, payload: Buffer.alloc(0), annotations: { [COSIGN_ANNOTATIONS.signature]: "AA==", [COSIGN_ANNOTATIONS.bundle]: setText }, source });
+    tlogEntries = (bundleToJSON(asSignature).verificationMaterial as { tlogEntries: unknown[] }).tlogEntries;
+  }
+  return JSON.stringify({
+    mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    verificationMaterial: { publicKey: { hint: "" }, tlogEntries, timestampVerificationData: { rfc3161Timestamps: [] } },
+    dsseEnvelope: { payload: envelope.payload, payloadType: envelope.payloadType, signatures: [{ sig: sigs[0].sig, keyid: typeof sigs[0].keyid === "string" ? sigs[0].keyid : "" }] },
+  });
+}
+
+/** Verifies one attestation (a DSSE bundle) of `imageDigest` whose predicate type must be `predicateType`. */
+export function verifyImageAttestation(format: "legacy" | "bundle", bundleJson: string, source: string, imageDigest: string, predicateType: string, options: ImageVerificationOptions): VerifiedAttestation {
+  const verified = verifyImageBundle(bundleJson, source, imageDigest, options);
+  const statement = verified.payload as { _type?: unknown; predicateType?: unknown; subject?: { digest?: { sha256?: unknown } }[] };
+  const hex = imageDigest.slice("sha256:".length);
+  if (!Array.isArray(statement.subject) || !statement.subject.some((s) => typeof s?.digest?.sha256 === "string" && s.digest.sha256.toLowerCase() === hex)) {
+    throw verificationFailure("DIGEST_MISMATCH", `${source}: the attestation's subjects do not name this image (${imageDigest})`);
+  }
+  if (statement.predicateType !== predicateType) {
+    throw verificationFailure("POLICY", `${source}: predicate type ${JSON.stringify(statement.predicateType)}, not ${predicateType}`);
+  }
+  return { format, source, predicateType, statement: verified.payload, result: verified.result };
+}
+
+/**
+ * Verifies the attestations of predicate type `predicateType` of the image `reference`: the `.att`
+ * layers of media type `application/vnd.dsse.envelope.v1+json` and the Sigstore bundle referrers.
+ * Throws `VerificationFailedError` when none verifies (NOT_SIGNED when there is none).
+ */
+export async function verifyImageAttestations(
+  reference: string,
+  predicateType: string,
+  options: ImageVerificationOptions & { registry?: RegistryOptions },
+): Promise<{ imageDigest: string; verified: VerifiedAttestation[]; failures: SignatureFailure[] }> {
+  const ref = parseRegistryReference(imageReferenceArgument(reference));
+  const client = new RegistryClient(ref, options.registry ?? {});
+  const manifest = await client.getManifest(ref.digest ?? ref.tag ?? "latest", DEFAULT_OCI_LIMITS.maxManifestBytes);
+  const imageDigest = manifest.digest;
+  // `declaredType`: the (unsigned) annotation naming the predicate type, used only to choose which to verify first.
+  const candidates: { format: "legacy" | "bundle"; source: string; declaredType: unknown; bundleJson: () => string }[] = [];
+  const attTag = `${imageDigest.replace(":", "-")}.att`;
+  let attManifest: Awaited<ReturnType<RegistryClient["getManifest"]>> | undefined;
+  try {
+    attManifest = await client.getManifest(attTag, DEFAULT_OCI_LIMITS.maxManifestBytes);
+  } catch (e) {
+    if (!(e instanceof InputError && e.code === "NOT_FOUND")) throw e;
+  }
+  if (attManifest !== undefined) {
+    const where = `${client.description}:${attTag}`;
+    const doc = parseJsonDocument(attManifest.body, where);
+    const layers = Array.isArray(doc.layers) ? (doc.layers as Descriptor[]) : [];
+    if (layers.length > MAX_SIGNATURES) throw verificationFailure("POLICY", `${where}: ${layers.length} attestation layers, over the limit of ${MAX_SIGNATURES}`);
+    for (const [i, layer] of layers.entries()) {
+      if (layer.mediaType !== "application/vnd.dsse.envelope.v1+json" || typeof layer.digest !== "string") continue;
+      const source = `${where} layer ${i}`;
+      const bytes = await client.fetch({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, MAX_SIGNATURE_BLOB_BYTES * 16);
+      const annotations = typeof layer.annotations === "object" && layer.annotations !== null ? layer.annotations : {};
+      candidates.push({ format: "legacy", source, declaredType: annotations.predicateType, bundleJson: () => legacyAttestationBundle(bytes, annotations, source) });
+    }
+  }
+  const referrers = await listReferrers(client, imageDigest, { artifactType: SIGSTORE_BUNDLE_ARTIFACT_TYPE });
+  for (const d of referrers.manifests.slice(0, MAX_SIGNATURES)) {
+    const source = `${client.description}@${d.digest}`;
+    let fetched: Awaited<ReturnType<RegistryClient["getManifest"]>>;
+    try {
+      fetched = await client.getManifest(d.digest, DEFAULT_OCI_LIMITS.maxManifestBytes);
+    } catch (e) {
+      if (e instanceof InputError && e.code === "NOT_FOUND") continue;
+      throw e;
+    }
+    const doc = parseJsonDocument(fetched.body, source);
+    if ((doc.subject as { digest?: unknown } | undefined)?.digest !== imageDigest) continue;
+    const layer = (Array.isArray(doc.layers) ? (doc.layers as Descriptor[]) : []).find((l) => l.mediaType === SIGSTORE_BUNDLE_ARTIFACT_TYPE);
+    if (layer === undefined) continue;
+    const bytes = await client.fetch({ mediaType: SIGSTORE_BUNDLE_ARTIFACT_TYPE, digest: layer.digest, size: layer.size }, MAX_SIGNATURE_BLOB_BYTES * 16);
+    const declaredType = (doc.annotations as Record<string, unknown> | undefined)?.["dev.sigstore.bundle.predicateType"];
+    candidates.push({ format: "bundle", source, declaredType, bundleJson: () => bytes.toString("utf8") });
+  }
+  // Those that say they are of the wanted type, when there are some (so that their failure is the one
+  // reported); else all, so that a verified attestation of another type is reported as such (POLICY).
+  // Whatever is chosen, the predicate type of the signed statement is what is checked.
+  const declared = candidates.filter((c) => c.declaredType === predicateType);
+  const chosen = declared.length > 0 ? declared : candidates;
+  const verified: VerifiedAttestation[] = [];
+  const settled = settleImageVerification(
+    imageDigest,
+    chosen.map((c) => () => {
+      const v = verifyImageAttestation(c.format, c.bundleJson(), c.source, imageDigest, predicateType, options);
+      verified.push(v);
+      return { format: v.format, source: v.source, payload: v.statement, result: v.result };
+    }),
+    chosen.map((c) => c.source),
+  );
+  return { imageDigest, verified, failures: [...settled.failures] };
 }

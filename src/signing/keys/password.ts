@@ -43,11 +43,13 @@ export async function readPassword(what: string, options: SignerOptions, confirm
 export function promptPasswordOnTty(question: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) return Promise.reject(new UsageError("no terminal to ask for a password: set TOLLGATE_PASSWORD (or COSIGN_PASSWORD)"));
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     const chars: string[] = [];
     const wasRaw = input.isRaw;
+    // Echo off before the question is shown: a password typed (or pasted) as soon as the prompt
+    // appears must never reach the screen.
     input.setRawMode(true);
+    process.stderr.write(question);
     input.resume();
     input.setEncoding("utf8");
     const finish = (error: Error | undefined): void => {

@@ -68,6 +68,7 @@ interface VerifyImageOptions extends Omit<VerifyOptions, "key" | "bundle" | "sta
   policy?: string;
   annotations: string[];
   insecureRegistry?: string[];
+  attestationType?: string;
 }
 
 /**
@@ -128,6 +129,28 @@ async function runImageVerification(image: string, o: VerifyImageOptions, ctx: C
         : [policyFromOptions({ ...o, key: undefined })];
   }
   const trust = await loadTrustedRoot(o.trustedRoot ?? config.signing.trusted_root);
+  if (o.attestationType !== undefined) {
+    const [{ predicateTypeOf }, { verifyImageAttestations }] = await Promise.all([import("../attest-image.ts"), import("../verify-image.ts")]);
+    const predicateType = predicateTypeOf(o.attestationType);
+    try {
+      const result = await verifyImageAttestations(image, predicateType, {
+        policies,
+        trustRoot: trust.root,
+        annotations,
+        registry: { env: process.env, timeouts, ...(o.insecureRegistry !== undefined ? { insecureRegistries: o.insecureRegistry } : {}) },
+      });
+      const n = result.verified.length;
+      ctx.notice(`verified ${image} (${result.imageDigest}): ${n} attestation${n === 1 ? "" : "s"} of type ${predicateType} satisfy the policy (${result.verified.map((v) => v.format).join(", ")})`);
+      // The verified in-toto statements (predicate included), as a JSON array.
+      await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.statement))}\n`);
+    } catch (e) {
+      if (e instanceof VerificationFailedError) {
+        throw new VerificationFailedError(`verify image: ${image}: attestation verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
+      }
+      throw e;
+    }
+    return;
+  }
   try {
     const result = await verifyImage(image, {
       policies,
@@ -208,10 +231,12 @@ export function registerVerifyCommands(app: CliApp): void {
     .option("--insecure-ignore-tlog", "with --key: accept signatures without a Rekor SET or timestamp (a keyed signature not uploaded to a log)")
     .option("--policy <file>", "a policy file (YAML/JSON): per image glob, the keys or identities that must have signed (instead of --key and identity flags)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .option("--attestation-type <type>", "verify attestations (tollgate attest, cosign attest) of this predicate type instead of signatures: cyclonedx, spdx, slsaprovenance1, vuln, custom… or a URI; prints the verified in-toto statements as a JSON array")
     .addHelpText(
       "after",
       examples(
         "tollgate verify image --key cosign.pub registry:127.0.0.1:5000/app:1",
+        "tollgate verify image --key cosign.pub --attestation-type cyclonedx registry:127.0.0.1:5000/app:1",
         "tollgate verify image --policy deploy-policy.yaml registry.example.com/team/app:1   # images: [{match: 'registry.example.com/team/*', keys: [release.pub]}]",
         "tollgate verify image --key cosign.pub --insecure-ignore-tlog -a env=prod registry:127.0.0.1:5000/app@sha256:…",
         "tollgate verify image --certificate-identity-regexp '^https://github.com/acme/' \\\n      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:1",
