@@ -25,17 +25,16 @@ import { bundleToJSON } from "@sigstore/bundle";
 import { DSSEBundleBuilder } from "@sigstore/sign";
 import { InputError, UsageError } from "../errors.ts";
 import { readRegularFile } from "../io/files.ts";
-import { redactSecrets } from "../io/text.ts";
-import { recordSigningEvent, signerIdentity, type RecordOptions, type SigningEvent } from "../audit/index.ts";
+import type { RecordOptions, SigningEvent } from "../audit/index.ts";
 import { pushReferrer } from "../oci/referrers.ts";
 import { parseRegistryReference, RegistryClient, type RegistryOptions } from "../oci/registry.ts";
 import { DEFAULT_OCI_LIMITS, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPES } from "../oci/types.ts";
 import { PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, witnesses } from "./keyless.ts";
-import { openSigner } from "./keys/index.ts";
 import type { Signer, SignerOptions } from "./keys/types.ts";
 import { COSIGN_BUNDLE_ANNOTATION, dockerReferenceOf, existingLayers, OCI_CONFIG_MEDIA_TYPE, rekorBundleAnnotation, signatureConfig, SIGSTORE_BUNDLE_V03_MEDIA_TYPE } from "./sign-image.ts";
 import { IN_TOTO_PAYLOAD_TYPE, sigstoreSignerFor } from "./sign-blob.ts";
 import { COSIGN_SIGNATURE_ANNOTATION } from "./simple-signing.ts";
+import { signAudited } from "./audited.ts";
 
 /** The statement type cosign's `attest` writes (in_toto.StatementInTotoV01). */
 export const IN_TOTO_STATEMENT_V01 = "https://in-toto.io/Statement/v0.1";
@@ -128,44 +127,20 @@ function sha256Of(data: Uint8Array): string {
 /** Attests an image in the registry (see the module comment). */
 export async function attestImage(options: AttestImageOptions): Promise<AttestImageResult> {
   const env = options.env ?? process.env;
-  const audit: RecordOptions = { env, ...options.audit };
-  const event: SigningEvent = { operation: "attest", artifact: options.reference, artifactDigest: "", result: "failure", signer: signerIdentity(env) };
-  const secrets: string[] = [];
-  let opened: Signer | undefined;
-  let prepared: Prepared;
-  try {
-    let signer = options.signer;
-    if (!signer) {
-      if (options.keyRef === undefined) throw new UsageError("attest: a key is needed (--key)");
-      event.keyRef = options.keyRef;
-      opened = await openSigner(options.keyRef, { env, ...options.signerOptions });
-      signer = opened;
-    }
-    event.backend = signer.backend;
-    event.keyRef = signer.ref;
-    event.keyId = await signer.keyId();
-    prepared = await prepare(options, env, signer, event, secrets);
-  } catch (e) {
-    await opened?.close().catch(() => undefined);
-    await recordFailure(event, e, secrets, audit);
-    throw e;
-  }
-  await opened?.close();
-  event.result = "success";
-  await recordSigningEvent(event, audit);
-  try {
-    return await push(prepared);
-  } catch (e) {
-    await recordFailure({ ...event, result: "failure" }, e, secrets, audit);
-    throw e;
-  }
+  return signAudited({
+    operation: "attest",
+    artifact: options.reference,
+    env,
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
+    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    withoutKey: { error: "attest: a key is needed (--key)" },
+    prepare: (signer, event, secrets) => prepare(options, env, signer!, event, secrets),
+    store: push,
+  });
 }
 
-async function recordFailure(event: SigningEvent, e: unknown, secrets: readonly string[], audit: RecordOptions): Promise<void> {
-  event.result = "failure";
-  event.error = redactSecrets(e instanceof Error ? e.message : String(e), secrets).split("\n")[0];
-  await recordSigningEvent(event, audit).catch(() => undefined);
-}
 
 interface Prepared {
   format: "legacy" | "bundle";

@@ -24,11 +24,10 @@ import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Artifact, type B
 import { InputError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
 import { readRegularFile } from "../io/files.ts";
-import { redactSecrets } from "../io/text.ts";
-import { recordSigningEvent, signerIdentity, type RecordOptions, type SigningEvent } from "../audit/index.ts";
+import type { RecordOptions, SigningEvent } from "../audit/index.ts";
 import { certificateIdentity, fulcioSigner, identityToken, PUBLIC_GOOD_FULCIO_URL, PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, tokenClaims, witnesses } from "./keyless.ts";
-import { openSigner } from "./keys/index.ts";
 import type { DigestAlgorithm, Signer, SignerOptions, SigningAlgorithm } from "./keys/types.ts";
+import { signAudited } from "./audited.ts";
 
 /** The in-toto payload type and the statement tollgate signs with `--in-toto`. */
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
@@ -147,56 +146,22 @@ export function blobStatement(name: string, sha256Hex: string): Record<string, u
 /** Signs a file into a Sigstore bundle v0.3 and writes it atomically (see the module comment). */
 export async function signBlob(options: SignBlobOptions): Promise<SignBlobResult> {
   const env = options.env ?? process.env;
-  const audit: RecordOptions = { env, ...options.audit };
-  let signer = options.signer;
-  const event: SigningEvent = {
+  return signAudited({
     operation: "sign blob",
     artifact: options.artifact,
-    artifactDigest: "",
-    result: "failure",
     output: options.bundlePath,
-    signer: signerIdentity(env),
-  };
-  const secrets: string[] = [];
-  let signed: { result: SignBlobResult; json: string };
-  let opened: Signer | undefined;
-  try {
-    if (!signer && options.keyRef !== undefined) {
-      event.keyRef = options.keyRef;
-      opened = await openSigner(options.keyRef, { env, ...options.signerOptions });
-      signer = opened;
-    }
-    if (signer) {
-      event.backend = signer.backend;
-      event.keyRef = signer.ref;
-      event.keyId = await signer.keyId();
-    } else {
-      event.backend = "keyless";
-    }
-    signed = await signBlobInMemory(options, env, signer, event, secrets);
-  } catch (e) {
-    await opened?.close().catch(() => undefined);
-    await recordFailure(event, e, secrets, audit);
-    throw e;
-  }
-  await opened?.close();
-  event.result = "success";
-  // An audit log that cannot take the event fails the command before the bundle exists.
-  await recordSigningEvent(event, audit);
-  try {
-    await writeFileAtomic(options.bundlePath, signed.json);
-  } catch (e) {
-    await recordFailure({ ...event, result: "failure" }, e, secrets, audit);
-    throw e;
-  }
-  return signed.result;
-}
-
-/** Records a failed attempt; an audit failure on top of the signing error must not hide it. */
-async function recordFailure(event: SigningEvent, e: unknown, secrets: readonly string[], audit: RecordOptions): Promise<void> {
-  event.result = "failure";
-  event.error = redactSecrets(e instanceof Error ? e.message : String(e), secrets).split("\n")[0];
-  await recordSigningEvent(event, audit).catch(() => undefined);
+    env,
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
+    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    withoutKey: "keyless",
+    prepare: (signer, event, secrets) => signBlobInMemory(options, env, signer, event, secrets),
+    store: async (signed) => {
+      await writeFileAtomic(options.bundlePath, signed.json);
+      return signed.result;
+    },
+  });
 }
 
 async function signBlobInMemory(options: SignBlobOptions, env: NodeJS.ProcessEnv, signer: Signer | undefined, event: SigningEvent, secrets: string[]): Promise<{ result: SignBlobResult; json: string }> {

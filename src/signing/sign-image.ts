@@ -33,17 +33,16 @@ import { createHash } from "node:crypto";
 import { bundleToJSON, type TransparencyLogEntry } from "@sigstore/bundle";
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder } from "@sigstore/sign";
 import { InputError, UsageError } from "../errors.ts";
-import { redactSecrets } from "../io/text.ts";
-import { recordSigningEvent, signerIdentity, type RecordOptions, type SigningEvent } from "../audit/index.ts";
+import type { RecordOptions, SigningEvent } from "../audit/index.ts";
 import { parseRegistryReference, RegistryClient, type RegistryOptions, type RegistryReference } from "../oci/registry.ts";
 import { parseDescriptor, parseJsonDocument } from "../oci/manifest.ts";
 import { pushReferrer } from "../oci/referrers.ts";
 import { DEFAULT_OCI_LIMITS, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPES, type Descriptor } from "../oci/types.ts";
 import { PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, witnesses } from "./keyless.ts";
-import { openSigner } from "./keys/index.ts";
 import type { Signer, SignerOptions, SigningAlgorithm } from "./keys/types.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, sigstoreSignerFor } from "./sign-blob.ts";
 import { buildSimpleSigningPayload, COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from "./simple-signing.ts";
+import { signAudited } from "./audited.ts";
 
 /** The layer annotation holding the Rekor SET bundle (cosign `static.BundleAnnotationKey`). */
 export const COSIGN_BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle";
@@ -153,38 +152,18 @@ export function rekorBundleAnnotation(entry: TransparencyLogEntry): string {
 /** Signs an image in the registry (see the module comment). */
 export async function signImage(options: SignImageOptions): Promise<SignImageResult> {
   const env = options.env ?? process.env;
-  const audit: RecordOptions = { env, ...options.audit };
-  const event: SigningEvent = { operation: "sign image", artifact: options.reference, artifactDigest: "", result: "failure", signer: signerIdentity(env) };
-  const secrets: string[] = [];
-  let opened: Signer | undefined;
-  let prepared: Prepared;
-  try {
-    let signer = options.signer;
-    if (!signer) {
-      if (options.keyRef === undefined) throw new UsageError("sign image: a key is needed (--key)");
-      event.keyRef = options.keyRef;
-      opened = await openSigner(options.keyRef, { env, ...options.signerOptions });
-      signer = opened;
-    }
-    event.backend = signer.backend;
-    event.keyRef = signer.ref;
-    event.keyId = await signer.keyId();
-    prepared = await prepareSignature(options, env, signer, event, secrets);
-  } catch (e) {
-    await opened?.close().catch(() => undefined);
-    await recordFailure(event, e, secrets, audit);
-    throw e;
-  }
-  await opened?.close();
-  event.result = "success";
-  // An audit log that cannot take the event fails the command before anything is pushed.
-  await recordSigningEvent(event, audit);
-  try {
-    return prepared.format === "legacy" ? await pushSignature(prepared) : await pushBundleReferrer(prepared);
-  } catch (e) {
-    await recordFailure({ ...event, result: "failure" }, e, secrets, audit);
-    throw e;
-  }
+  return signAudited({
+    operation: "sign image",
+    artifact: options.reference,
+    env,
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
+    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    withoutKey: { error: "sign image: a key is needed (--key)" },
+    prepare: (signer, event, secrets) => prepareSignature(options, env, signer!, event, secrets),
+    store: (prepared) => (prepared.format === "legacy" ? pushSignature(prepared) : pushBundleReferrer(prepared)),
+  });
 }
 
 type Prepared = PreparedLegacy | PreparedBundle;
@@ -215,11 +194,6 @@ interface PreparedLegacy {
   tlogEntries: number;
 }
 
-async function recordFailure(event: SigningEvent, e: unknown, secrets: readonly string[], audit: RecordOptions): Promise<void> {
-  event.result = "failure";
-  event.error = redactSecrets(e instanceof Error ? e.message : String(e), secrets).split("\n")[0];
-  await recordSigningEvent(event, audit).catch(() => undefined);
-}
 
 async function prepareSignature(options: SignImageOptions, env: NodeJS.ProcessEnv, signer: Signer, event: SigningEvent, secrets: string[]): Promise<Prepared> {
   const tlogUpload = options.tlogUpload ?? true;
