@@ -16,7 +16,7 @@ export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
  */
 export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], options: CollectOptions = {}): Promise<CollectResult> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const result: CollectResult = { components: [], roots: [], problems: [], stats: { filesSeen: 0, filesExtracted: 0 } };
+  const result: CollectResult = { components: [], roots: [], problems: [], findings: [], stats: { filesSeen: 0, filesExtracted: 0 } };
   for await (const entry of fs.walk()) {
     result.stats.filesSeen++;
     const wanted = catalogers.filter((c) => c.fileRequired(entry));
@@ -36,6 +36,7 @@ export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], o
         appendAll(result.components, out.components);
         if (out.root) result.roots.push(out.root);
         if (out.problems) appendAll(result.problems, out.problems);
+        if (out.findings) appendAll(result.findings, out.findings);
       } catch (e) {
         const problem: CollectProblem = { source: cataloger.name, file: entry.path, message: formatErrorLine(e) };
         if (e instanceof InputError && e.line !== undefined) problem.line = e.line;

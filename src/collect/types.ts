@@ -1,4 +1,4 @@
-import type { CollectProblem, Component } from "../model/index.ts";
+import type { CollectProblem, Component, Finding } from "../model/index.ts";
 
 /** One regular file offered by a virtual filesystem. */
 export interface FileEntry {
@@ -46,6 +46,8 @@ export interface CatalogResult {
   /** The project the file describes (e.g. package.json's name), when the file says. */
   root?: Component;
   problems?: CollectProblem[];
+  /** What a content scanner found in the file (`MatchReason.kind` "content"), e.g. an unsafe pickle global. */
+  findings?: Finding[];
 }
 
 /**
@@ -63,6 +65,8 @@ export interface CollectResult {
   components: Component[];
   roots: Component[];
   problems: CollectProblem[];
+  /** Content findings of every cataloger, in walk order (see `Sbom.contentFindings`). */
+  findings: Finding[];
   /** How many files were offered and how many were extracted. */
   stats: { filesSeen: number; filesExtracted: number };
 }

@@ -79,6 +79,39 @@ export interface Component {
   foundBy?: string;
   /** Free-form properties (CycloneDX properties, name → value). */
   properties?: Record<string, string>;
+  /** For `machine-learning-model` components: the CycloneDX 1.6 model card, as far as the files tell. */
+  modelCard?: ModelCard;
+  /** Where the component came from (CycloneDX pedigree), e.g. a fine-tuned model's `base_model`. */
+  pedigree?: { ancestors: PedigreeAncestor[] };
+}
+
+/** One ancestor in a component's pedigree (a base model, an upstream package). */
+export interface PedigreeAncestor {
+  name: string;
+  version?: string;
+  purl?: string;
+  type: ComponentType;
+}
+
+/**
+ * CycloneDX 1.6 `modelCard`, reduced to what can be read from model files and Hugging Face metadata
+ * (https://cyclonedx.org/docs/1.6/json/#components_items_modelCard). Fields absent from the files stay
+ * undefined: never guessed.
+ */
+export interface ModelCard {
+  /** modelParameters.task, e.g. "text-generation" (Hugging Face pipeline_tag). */
+  task?: string;
+  /** modelParameters.architectureFamily, e.g. "llama" (config.json model_type, GGUF general.architecture). */
+  architectureFamily?: string;
+  /** modelParameters.modelArchitecture, e.g. "LlamaForCausalLM" (config.json architectures[0]). */
+  modelArchitecture?: string;
+  /** modelParameters.datasets: refs of `data` components of the same SBOM, or names when not listed. */
+  datasets: { ref?: string; name: string }[];
+  /** modelParameters.inputs / outputs: formats, e.g. "text", "image". */
+  inputs: { format: string }[];
+  outputs: { format: string }[];
+  /** considerations and quantitative analysis are not filled: the files do not say. Free-form extras: */
+  properties?: Record<string, string>;
 }
 
 export interface SbomMetadata {
@@ -103,6 +136,12 @@ export interface Sbom {
   metadata: SbomMetadata;
   components: Component[];
   problems: CollectProblem[];
+  /**
+   * Findings read from the files' content while collecting (unsafe pickle imports, Keras Lambda layers,
+   * ONNX external data leaving the model): not in the CycloneDX/SPDX output, added by `scan` and `check`
+   * to the database's findings so that the gate judges both. Absent for SBOMs read from a file.
+   */
+  contentFindings?: Finding[];
 }
 
 export type Severity = "UNKNOWN" | "NONE" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
@@ -140,13 +179,18 @@ export interface Advisory {
 /** Why a finding matched: which record, range, event and comparison. */
 export interface MatchReason {
   advisoryId: string;
-  /** "range" for affected[].ranges, "versions" for an explicit versions list. */
-  kind: "range" | "versions";
+  /**
+   * "range" for affected[].ranges, "versions" for an explicit versions list, "content" for what a
+   * scanner found in a file's bytes (an unsafe pickle global, a Keras Lambda layer): `location` says where.
+   */
+  kind: "range" | "versions" | "content";
   rangeType?: "SEMVER" | "ECOSYSTEM";
   /** The events of the range that matched, e.g. { introduced: "0" }, { fixed: "4.17.21" }. */
   events?: Record<string, string>[];
-  /** Human-readable comparison, e.g. "4.17.20 >= 0 and 4.17.20 < 4.17.21 (npm order)". */
+  /** Human-readable comparison, e.g. "4.17.20 >= 0 and 4.17.20 < 4.17.21 (npm order)"; for content, what was seen. */
   comparison: string;
+  /** For "content": the file, the byte offset in it (or in the archive member `member`), the layer for images. */
+  location?: { path: string; offset?: number; member?: string; layer?: string };
 }
 
 export interface Finding {
