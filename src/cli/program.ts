@@ -5,6 +5,7 @@ import { registerGateCommands } from "../gate/cli.ts";
 import { registerInitCommands } from "../init/cli.ts";
 import { registerLintCommands } from "../lint/cli.ts";
 import { registerScanCommands } from "../match/cli.ts";
+import { registerReproCommands } from "../repro/cli.ts";
 import { registerSbomCommands } from "../sbom/cli.ts";
 import { registerSigningCommands } from "../signing/cli.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
@@ -21,6 +22,7 @@ export const REGISTRARS: readonly Registrar[] = [
   registerLintCommands,
   registerSigningCommands,
   registerAttestCommands,
+  registerReproCommands,
   registerInitCommands,
   registerAuditCommands,
 ];

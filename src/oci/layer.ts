@@ -18,7 +18,22 @@ export interface LayerEntry {
   mode?: number;
   /** Symlink target as written, or a hard link's normalized target path. */
   linkname?: string;
+  /** The tar header as written, for tools that compare layers (`repro diff`): name before normalizing, times, owners, PAX records. */
+  header: LayerEntryHeader;
   data: Readable;
+}
+
+/** The parts of a layer entry's tar header that differ between two builds of the same files. */
+export interface LayerEntryHeader {
+  name: string;
+  /** Modification time in seconds since the epoch (fractional with PAX mtime). */
+  mtime?: number;
+  uid?: number;
+  gid?: number;
+  uname?: string;
+  gname?: string;
+  /** PAX extended header records (e.g. atime, ctime, SCHILY.xattr.*), when written. */
+  pax?: Record<string, string>;
 }
 
 /**
@@ -198,7 +213,14 @@ export async function* readLayer(layer: LayerRef, budget: ReadBudget, where: str
       if (type === "file" && size > budget.limits.maxEntryBytes) {
         throw new LimitExceededError(`${where}: entry ${path} has ${size} bytes, over the limit of ${budget.limits.maxEntryBytes} per file`);
       }
-      const e: LayerEntry = { path, type, size, data: entry as unknown as Readable };
+      const header: LayerEntryHeader = { name: h.name };
+      if (h.mtime) header.mtime = h.mtime.getTime() / 1000;
+      if (h.uid !== undefined) header.uid = h.uid;
+      if (h.gid !== undefined) header.gid = h.gid;
+      if (h.uname) header.uname = h.uname;
+      if (h.gname) header.gname = h.gname;
+      if (h.pax && Object.keys(h.pax).length > 0) header.pax = h.pax as Record<string, string>;
+      const e: LayerEntry = { path, type, size, header, data: entry as unknown as Readable };
       if (h.mode !== undefined) e.mode = h.mode;
       if (h.linkname) {
         if (type !== "link") checkPathLimits(h.linkname, where, `the target of ${path}`);
