@@ -83,15 +83,6 @@ export class NotImplementedError extends TollgateError {
   }
 }
 
-/** The gate failed: findings at or above the fail threshold. */
-export class GateFailedError extends TollgateError {
-  constructor(message: string) {
-    super("GATE_FAILED", message, EXIT_FAIL);
-    this.name = "GateFailedError";
-  }
-}
-
-/** A signature, bundle or attestation did not verify. Verification fails closed. */
 /**
  * Why a verification failed, by what was checked (as sigstore-js splits it): the signature over the
  * artifact, the key, the certificate (chain, validity, identity), the transparency log entry, the
