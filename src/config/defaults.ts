@@ -17,7 +17,7 @@ export function defaultConfigValues(): TollgateConfig {
     waivers: [],
     strict_waivers: false,
     vex: [],
-    triage: { store: ".tollgate/triage.db", recurring_after: 3, github: { labels: ["security", "tollgate"], enabled: true } },
+    triage: { store: ".tollgate/triage.db", required: false, recurring_after: 3, github: { labels: ["security", "tollgate"], enabled: true } },
     db: { max_age: "7d", fail_when_stale: true, no_data: "fail", partial_data: "warn" },
     sbom: { exclude: [], format: "cyclonedx-json", spec_version: "1.6" },
     image: { platform: "linux/amd64", insecure_registries: [] },

@@ -27,7 +27,12 @@ export const waiverSchema = z
 
 export const triageSchema = z
   .object({
+    /** A SQLite file (relative to tollgate.yaml) or a postgres:// URL; env TOLLGATE_TRIAGE_URL wins. */
     store: z.string().min(1).default(".tollgate/triage.db"),
+    /** The repository runs are recorded under in a shared store (default: github.repository, GITHUB_REPOSITORY). */
+    repository: z.string().min(1).max(256).optional(),
+    /** true: a run whose findings could not be recorded exits 2 (after its reports), whatever the gate said. */
+    required: z.boolean().default(false),
     recurring_after: z.number().int().min(1).default(3),
     github: z
       .object({
@@ -74,6 +79,7 @@ export const configSchema = z
     vex: z.array(z.string().min(1)).default([]),
     triage: triageSchema.default({
       store: ".tollgate/triage.db",
+      required: false,
       recurring_after: 3,
       github: { labels: ["security", "tollgate"], enabled: true },
     }),

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { Octokit } from "@octokit/rest";
+import { TollgateError } from "../errors.ts";
 import { fetchWithTimeouts, isLoopbackHost, NetworkTimeoutError, redactSecrets, type NetworkTimeouts } from "../io/http.ts";
 import { shortFingerprint } from "./fingerprint.ts";
 import type { TriageEntry, TriageRunResult, TriageStore } from "./triage.ts";
@@ -124,6 +126,8 @@ class HardFailure extends Error {
 
 function errorText(e: unknown, secrets: readonly (string | undefined)[]): string {
   const original = e instanceof HardFailure ? e.original : e;
+  // The triage store's own errors (a lost database connection) are already one line that names it.
+  if (original instanceof TollgateError) return redactSecrets(original.message.split("\n")[0]!, secrets);
   const net = networkCause(original);
   let text: string;
   if (net) text = net.message.split("\n")[0] ?? "network error";
@@ -240,7 +244,27 @@ export async function syncIssues(store: TriageStore, run: TriageRunResult, optio
     if (e.issueNumber !== undefined && e.issueState !== "closed") tasks.push({ entry: e, kind: "close", run: () => closeFixed(e, e.issueNumber!) });
   }
 
+  // Runs of one repository at the same time (a CI matrix on one shared store) all see a finding cross
+  // the threshold; the store's claim lets exactly one of them open (or link) its issue.
+  const claimant = randomUUID();
   async function openOrLink(e: TriageEntry): Promise<void> {
+    if (dry) return openOrLinkClaimed(e);
+    let claimed: boolean;
+    try {
+      claimed = await store.claimIssue(e.fingerprint, claimant);
+    } catch (err) {
+      throw new HardFailure(err); // the store is gone: no issue can be opened safely in this run
+    }
+    if (!claimed) return; // another run has it, or already opened it
+    try {
+      await openOrLinkClaimed(e);
+    } catch (err) {
+      await store.releaseIssueClaim(e.fingerprint, claimant).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function openOrLinkClaimed(e: TriageEntry): Promise<void> {
     const existing = (await knownIssues()).get(e.fingerprint);
     if (existing) {
       // An issue from an earlier run (or another store): link it rather than open a duplicate.

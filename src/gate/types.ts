@@ -47,6 +47,8 @@ export interface CheckResult extends Report {
   };
   /** Notices for people (expired/stale waivers, skipped issue sync…). */
   notices: string[];
+  /** Why the triage store was not updated, when it was not (one line, no credentials). */
+  triageError?: string;
 }
 
 /** The decisions shown in reports: failing ones always, others at or above the `report` threshold. */

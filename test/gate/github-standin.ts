@@ -30,6 +30,8 @@ export class GitHubStandin {
   readonly failures: { method: string; pathIncludes?: string; status: number; headers?: Record<string, string>; message?: string }[] = [];
   /** Requests matching these get no answer at all (a stalled API), until stop(). */
   readonly silent: { method: string; pathIncludes?: string }[] = [];
+  /** The next request matching one of these calls `arrived`, then is answered once `release` settles (one use each). */
+  readonly holds: { method: string; pathIncludes?: string; arrived: () => void; release: Promise<void> }[] = [];
   private readonly open = new Set<Socket>();
   private server: Server | undefined;
   private repo = "";
@@ -78,6 +80,12 @@ export class GitHubStandin {
     for await (const chunk of req) raw += String(chunk);
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
     if (this.silent.some((f) => f.method === req.method && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)))) return;
+    const held = this.holds.findIndex((f) => f.method === req.method && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)));
+    if (held >= 0) {
+      const h = this.holds.splice(held, 1)[0]!;
+      h.arrived();
+      await h.release;
+    }
     const fail = this.failures.findIndex((f) => f.method === req.method && (!f.pathIncludes || url.pathname.includes(f.pathIncludes)));
     if (fail >= 0) {
       const f = this.failures.splice(fail, 1)[0]!;

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Octokit } from "@octokit/rest";
 import { configSchema } from "../../src/config/index.ts";
-import { NotImplementedError } from "../../src/errors.ts";
 import { runCheck } from "../../src/gate/check.ts";
 import { findingFingerprint } from "../../src/gate/fingerprint.ts";
 import { issueMarker, syncIssues } from "../../src/gate/github.ts";
@@ -16,95 +15,59 @@ import { GitHubStandin } from "./github-standin.ts";
 const day = (n: number) => new Date(Date.UTC(2026, 10, n, 12));
 const belowFail = (components: Component[]) => findingsFor(components).filter((f) => f.severity.level === "MEDIUM" || f.severity.level === "LOW").map((finding) => ({ finding }));
 
+// The store's contract (first seen, recurring, fixed, acknowledge, repositories, issue claims) runs on
+// SQLite and PostgreSQL in triage-contract.test.ts; this file keeps the SQLite-only and CLI tests.
 describe("triage store (SQLite)", () => {
-  it("first seen, recurring, reappeared after a gap, fixed; keyed by vulnerability + package + target", async () => {
-    const { dir, cleanup } = await tempDir();
-    const store = await SqliteTriageStore.open(join(dir, "nested", "triage.db"));
-    try {
-      const all = belowFail(exampleComponents());
-      assert.equal(all.length, 3);
-      const r1 = await store.recordRun("dir:app", all, day(1));
-      assert.equal(r1.firstSeen.length, 3);
-      const r2 = await store.recordRun("dir:app", all, day(2));
-      assert.equal(r2.recurring.length, 3);
-      assert.deepEqual(r2.recurring.map((e) => e.runCount), [2, 2, 2]);
-      // Run 3 without debug: debug's finding is fixed.
-      const r3 = await store.recordRun("dir:app", all.filter((i) => i.finding.component.name !== "debug"), day(3));
-      assert.deepEqual(r3.fixed.map((e) => e.vulnerabilityId), ["GHSA-gxpj-cx7g-858c"]);
-      assert.equal(r3.fixed[0]!.status, "fixed");
-      // Run 4 with debug again: seen again after a gap, status new again, first seen kept.
-      const r4 = await store.recordRun("dir:app", all, day(4));
-      assert.deepEqual(r4.reappeared.map((e) => [e.vulnerabilityId, e.status, e.runCount, e.firstSeen]), [["GHSA-gxpj-cx7g-858c", "new", 3, day(1).toISOString()]]);
-      // Another target is another key: the same finding elsewhere is first seen there.
-      const other = await store.recordRun("dir:other", all, day(4));
-      assert.equal(other.firstSeen.length, 3);
-      assert.equal((await store.list({ target: "dir:app" })).length, 3);
-      // A version bump within the still-vulnerable range keeps the same fingerprint.
-      const bumped = findingsFor(withVersions({ nanoid: "3.1.29" })).find((f) => f.component.name === "nanoid")!;
-      const orig = all.find((i) => i.finding.component.name === "nanoid")!.finding;
-      assert.equal(findingFingerprint(bumped, "dir:app"), findingFingerprint(orig, "dir:app"));
-      assert.notEqual(findingFingerprint(orig, "dir:app"), findingFingerprint(orig, "dir:other"));
-    } finally {
-      await store.close();
-      await cleanup();
-    }
+  it("CSV export quotes fields and neutralises spreadsheet formulas", () => {
+    const csv = triageToCsv([
+      { repository: "acme/app", fingerprint: "a".repeat(64), vulnerabilityId: "GHSA-x", aliases: ["CVE-1"], package: "pkg:npm/a", severity: "LOW", fixedVersions: [], target: "dir:.", firstSeen: "t", lastSeen: "t", runCount: 1, status: "acknowledged", ackReason: '=HYPERLINK("http://evil"), "quoted"' },
+    ]);
+    assert.match(csv, /,"'=HYPERLINK\(""http:\/\/evil""\), ""quoted""",/);
+    assert.ok(csv.startsWith("fingerprint,vulnerabilityId,"));
+    assert.ok(csv.split("\r\n")[0]!.endsWith(",repository") && csv.split("\r\n")[1]!.endsWith(",acme/app"));
   });
 
-  it("acknowledge by unique prefix; ambiguous or unknown prefixes are errors; survives reopening the file", async () => {
+  it("a store written by schema 1 (before repositories) is migrated in place and keeps its findings", async () => {
     const { dir, cleanup } = await tempDir();
-    const path = join(dir, "t.db");
+    const path = join(dir, "v1.db");
     try {
-      let store = await openTriageStore(path);
-      await store.recordRun("dir:app", belowFail(exampleComponents()), day(1));
-      const [e] = await store.list({ status: "new" });
-      const acked = await store.acknowledge(e!.fingerprint.slice(0, 8), "tracked in JIRA-1", day(2));
-      assert.equal(acked.status, "acknowledged");
-      await assert.rejects(store.acknowledge("ffffff", "x", day(2)), /no such finding/);
-      await assert.rejects(store.acknowledge("zz", "x", day(2)), /expected a fingerprint/);
-      await store.close();
-      store = await openTriageStore(path);
-      assert.equal((await store.get(e!.fingerprint))?.ackReason, "tracked in JIRA-1");
-      // Acknowledged stays acknowledged while seen.
-      await store.recordRun("dir:app", belowFail(exampleComponents()), day(3));
-      assert.equal((await store.get(e!.fingerprint))?.status, "acknowledged");
-      await store.close();
-    } finally {
-      await cleanup();
-    }
-  });
-
-  it("a triaged finding that gets waived is still present: not marked fixed", async () => {
-    const { dir, cleanup } = await tempDir();
-    try {
-      const target = { kind: "dir" as const, input: "app", path: EXAMPLE_APP };
-      const sbom = exampleSbom();
-      const base = { triage: { store: join(dir, "t.db"), github: { enabled: false } } };
-      const run = (extra: Record<string, unknown>, n: number) => runCheck(target, { config: configSchema.parse({ ...base, ...extra }), sbom, findings: findingsFor(sbom.components), now: day(n), env: {} });
-      assert.equal((await run({}, 1)).triage?.firstSeen, 3);
-      const waived = await run({ waivers: [{ id: "GHSA-qrpm-p2h7-hrv2", reason: "dev only", expires: "2999-01-01" }] }, 2);
-      assert.equal(waived.triage?.fixed, 0);
-      assert.equal(waived.triage?.recurring, 2);
-      const store = await openTriageStore(join(dir, "t.db"));
+      const { DatabaseSync } = await import("node:sqlite");
+      const db = new DatabaseSync(path);
+      db.exec(`
+        CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, at TEXT NOT NULL);
+        CREATE TABLE findings (fingerprint TEXT PRIMARY KEY, vulnerability_id TEXT NOT NULL, aliases TEXT NOT NULL, package TEXT NOT NULL, version TEXT,
+          severity TEXT NOT NULL, fixed_versions TEXT NOT NULL, summary TEXT, target TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+          run_count INTEGER NOT NULL, last_run_id INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('new', 'acknowledged', 'fixed')),
+          ack_reason TEXT, ack_at TEXT, fixed_at TEXT, issue_number INTEGER, issue_url TEXT, issue_state TEXT);
+        PRAGMA user_version = 1;`);
+      const nanoid = belowFail(exampleComponents()).filter((i) => i.finding.component.name === "nanoid");
+      const fp = findingFingerprint(nanoid[0]!.finding, "dir:app");
+      db.prepare("INSERT INTO runs (target, at) VALUES ('dir:app', ?)").run(day(1).toISOString());
+      db.prepare(`INSERT INTO findings VALUES (?, 'GHSA-qrpm-p2h7-hrv2', '[]', 'pkg:npm/nanoid', '3.1.30', 'MEDIUM', '[]', NULL, 'dir:app', ?, ?, 1, 1, 'acknowledged', 'ok', ?, NULL, 4, NULL, 'open')`)
+        .run(fp, day(1).toISOString(), day(1).toISOString(), day(1).toISOString());
+      db.close();
+      // The first run that names its repository (CI sets GITHUB_REPOSITORY) adopts the unnamed history.
+      const store = await openTriageStore(path, { repository: "acme/app" });
       try {
-        assert.deepEqual((await store.list({ status: "fixed" })).map((e) => e.vulnerabilityId), []);
+        const r = await store.recordRun("dir:app", nanoid, day(2));
+        assert.deepEqual(r.recurring.map((e) => [e.repository, e.runCount, e.status, e.ackReason, e.issueNumber]), [["acme/app", 2, "acknowledged", "ok", 4]]);
+        assert.deepEqual((await store.runs()).map((x) => [x.id, x.repository, x.target]), [[1, "acme/app", "dir:app"], [2, "acme/app", "dir:app"]]);
       } finally {
         await store.close();
+      }
+      // Once a run has named a repository, unnamed runs (a local run) stay apart and are not adopted.
+      const local = await openTriageStore(path);
+      await local.recordRun("dir:app", nanoid, day(3));
+      await local.close();
+      const other = await openTriageStore(path, { repository: "acme/other" });
+      try {
+        assert.deepEqual((await other.runs()).map((x) => x.repository), ["acme/app", "acme/app", ""]);
+      } finally {
+        await other.close();
       }
     } finally {
       await cleanup();
     }
-  });
-
-  it("CSV export quotes fields and neutralises spreadsheet formulas", () => {
-    const csv = triageToCsv([
-      { fingerprint: "a".repeat(64), vulnerabilityId: "GHSA-x", aliases: ["CVE-1"], package: "pkg:npm/a", severity: "LOW", fixedVersions: [], target: "dir:.", firstSeen: "t", lastSeen: "t", runCount: 1, status: "acknowledged", ackReason: '=HYPERLINK("http://evil"), "quoted"' },
-    ]);
-    assert.match(csv, /,"'=HYPERLINK\(""http:\/\/evil""\), ""quoted""",/);
-    assert.ok(csv.startsWith("fingerprint,vulnerabilityId,"));
-  });
-
-  it("a postgres:// store is not built yet and says so", async () => {
-    await assert.rejects(openTriageStore("postgres://db/triage"), NotImplementedError);
   });
 });
 
