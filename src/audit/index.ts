@@ -93,7 +93,7 @@ export function signerIdentity(env: NodeJS.ProcessEnv = process.env): Record<str
 }
 
 /** Secret values that may be in the environment: removed wherever they appear in an event. */
-const SECRET_ENV = ["TOLLGATE_PASSWORD", "COSIGN_PASSWORD", "VAULT_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "TOLLGATE_PKCS11_PIN", "PKCS11_PIN", "SIGSTORE_ID_TOKEN"];
+const SECRET_ENV = ["TOLLGATE_PASSWORD", "TOLLGATE_GPG_PASSPHRASE", "COSIGN_PASSWORD", "VAULT_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "TOLLGATE_PKCS11_PIN", "PKCS11_PIN", "SIGSTORE_ID_TOKEN"];
 
 /** Text fields are cut to this many characters (the log's lines stay small). */
 const MAX_FIELD_CHARS = 2048;

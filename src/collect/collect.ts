@@ -1,7 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { formatErrorLine, InputError } from "../errors.ts";
 import type { CollectProblem } from "../model/index.ts";
-import type { Cataloger, CollectResult, VirtualFs } from "./types.ts";
+import type { Cataloger, CatalogResult, CollectResult, RangeSource, VirtualFs } from "./types.ts";
 
 export interface CollectOptions {
   /** Largest file a cataloger is given, in bytes. */
@@ -17,34 +17,90 @@ export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], options: CollectOptions = {}): Promise<CollectResult> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const result: CollectResult = { components: [], roots: [], problems: [], findings: [], stats: { filesSeen: 0, filesExtracted: 0 } };
+  const merge = (out: CatalogResult): void => {
+    // Never `push(...array)`: a file with ~120k components overflows the stack and was dropped whole.
+    appendAll(result.components, out.components);
+    if (out.root) result.roots.push(out.root);
+    if (out.problems) appendAll(result.problems, out.problems);
+    if (out.findings) appendAll(result.findings, out.findings);
+  };
+  const failed = (cataloger: Cataloger, file: string | undefined, e: unknown): void => {
+    const problem: CollectProblem = { source: cataloger.name, message: formatErrorLine(e) };
+    if (file !== undefined) problem.file = file;
+    if (e instanceof InputError && e.line !== undefined) problem.line = e.line;
+    result.problems.push(problem);
+  };
   for await (const entry of fs.walk()) {
     result.stats.filesSeen++;
     const wanted = catalogers.filter((c) => c.fileRequired(entry));
     if (wanted.length === 0) continue;
-    let contents: Buffer;
+    const ranged = wanted.filter((c) => c.reads === "range");
+    const whole = ranged.length === wanted.length ? [] : wanted.filter((c) => c.reads !== "range");
+    let contents: Buffer = EMPTY;
+    // A whole read for the "whole" catalogers, and for the "range" ones when the filesystem cannot
+    // read by position: within the limit, a file over it is a problem (fail closed), never skipped.
+    if (whole.length > 0 || (ranged.length > 0 && !fs.openRange)) {
+      try {
+        contents = await fs.readFile(entry.path, maxFileBytes);
+      } catch (e) {
+        result.problems.push({ source: "collect", file: entry.path, message: formatErrorLine(e) });
+        continue;
+      }
+    }
+    result.stats.filesExtracted++;
+    for (const cataloger of whole) {
+      try {
+        merge(await cataloger.extract({ entry, contents, fs }));
+      } catch (e) {
+        failed(cataloger, entry.path, e);
+      }
+    }
+    if (ranged.length === 0) continue;
+    let source: RangeSource;
     try {
-      contents = await fs.readFile(entry.path, maxFileBytes);
+      source = fs.openRange ? await fs.openRange(entry.path) : memorySource(contents, entry.path);
     } catch (e) {
       result.problems.push({ source: "collect", file: entry.path, message: formatErrorLine(e) });
       continue;
     }
-    result.stats.filesExtracted++;
-    for (const cataloger of wanted) {
-      try {
-        const out = await cataloger.extract({ entry, contents, fs });
-        // Never `push(...array)`: a file with ~120k components overflows the stack and was dropped whole.
-        appendAll(result.components, out.components);
-        if (out.root) result.roots.push(out.root);
-        if (out.problems) appendAll(result.problems, out.problems);
-        if (out.findings) appendAll(result.findings, out.findings);
-      } catch (e) {
-        const problem: CollectProblem = { source: cataloger.name, file: entry.path, message: formatErrorLine(e) };
-        if (e instanceof InputError && e.line !== undefined) problem.line = e.line;
-        result.problems.push(problem);
+    try {
+      for (const cataloger of ranged) {
+        try {
+          merge(await cataloger.extract({ entry, contents: EMPTY, fs, source }));
+        } catch (e) {
+          failed(cataloger, entry.path, e);
+        }
       }
+    } finally {
+      await source.close();
+    }
+  }
+  for (const cataloger of catalogers) {
+    if (!cataloger.finish) continue;
+    try {
+      merge(await cataloger.finish(fs));
+    } catch (e) {
+      failed(cataloger, undefined, e);
     }
   }
   return result;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** A RangeSource over bytes already read whole (filesystems without openRange). */
+function memorySource(buf: Buffer, name: string): RangeSource {
+  return {
+    size: buf.length,
+    name,
+    read(offset: number, length: number): Promise<Buffer> {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset > buf.length || length > buf.length - offset) {
+        return Promise.reject(new InputError(`truncated: ${length} bytes needed at offset ${offset}, the file has ${buf.length}`, { file: name }));
+      }
+      return Promise.resolve(buf.subarray(offset, offset + length));
+    },
+    close: () => Promise.resolve(),
+  };
 }
 
 /** Appends every item of `from` to `to` one by one (a spread of an unbounded array overflows the stack). */

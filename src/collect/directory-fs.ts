@@ -1,8 +1,9 @@
-import { lstat, opendir, realpath } from "node:fs/promises";
+import { lstat, opendir, realpath, stat } from "node:fs/promises";
 import { join, matchesGlob, relative, sep } from "node:path";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
 import { checkPathLimits, readRegularFile } from "../io/files.ts";
-import type { FileEntry, VirtualFs } from "./types.ts";
+import { fileSource } from "../io/byte-source.ts";
+import type { FileEntry, RangeSource, VirtualFs } from "./types.ts";
 
 export const DEFAULT_SKIPPED_DIRS: readonly string[] = [".git", ".hg", ".svn", "node_modules", "vendor", "third_party", ".venv", "__pycache__"];
 
@@ -20,6 +21,14 @@ export interface DirectoryFsOptions {
    * nothing else under those folders is offered.
    */
   installedMetadata?: boolean;
+  /**
+   * Offer symbolic links to regular files whose real location is inside `confineTo` (default: the
+   * root), as the files they name; links to directories are still never followed. For model targets:
+   * a Hugging Face hub cache's `snapshots/<rev>/` holds links into the repository's `blobs/`.
+   */
+  followFileSymlinks?: boolean;
+  /** The folder symlinks and reads may resolve into (an ancestor of the root); default: the root. */
+  confineTo?: string;
 }
 
 /** Skipped directories that are still searched for installed metadata when `installedMetadata` is on. */
@@ -37,6 +46,8 @@ export class DirectoryFs implements VirtualFs {
   private readonly skipDirs: ReadonlySet<string>;
   private readonly maxFiles: number;
   private readonly installedMetadata: boolean;
+  private readonly followFileSymlinks: boolean;
+  private readonly confineTo: string;
   private count = 0;
 
   constructor(root: string, options: DirectoryFsOptions = {}) {
@@ -46,6 +57,8 @@ export class DirectoryFs implements VirtualFs {
     this.skipDirs = new Set(options.skipDirs ?? DEFAULT_SKIPPED_DIRS);
     this.maxFiles = options.maxFiles ?? 1_000_000;
     this.installedMetadata = options.installedMetadata === true;
+    this.followFileSymlinks = options.followFileSymlinks === true;
+    this.confineTo = options.confineTo ?? root;
   }
 
   private excluded(rel: string): boolean {
@@ -56,6 +69,22 @@ export class DirectoryFs implements VirtualFs {
     if (++this.count > this.maxFiles) throw new LimitExceededError(`${this.root}: more than ${this.maxFiles} files`);
     checkPathLimits(rel, this.root);
     const s = await lstat(join(this.root, rel));
+    return { path: rel, size: s.size, mode: s.mode };
+  }
+
+  /** A symlink offered as the regular file it names, when that lies inside the confinement folder; else undefined. */
+  private async linkedEntry(rel: string): Promise<FileEntry | undefined> {
+    checkPathLimits(rel, this.root);
+    let real: string;
+    try {
+      real = await this.resolveInside(rel);
+    } catch (e) {
+      if (e instanceof UnsafeInputError) throw e;
+      return undefined; // dangling, or a loop: nothing to offer
+    }
+    const s = await stat(real);
+    if (!s.isFile()) return undefined;
+    if (++this.count > this.maxFiles) throw new LimitExceededError(`${this.root}: more than ${this.maxFiles} files`);
     return { path: rel, size: s.size, mode: s.mode };
   }
 
@@ -112,8 +141,8 @@ export class DirectoryFs implements VirtualFs {
       const relDir = stack.pop() as string;
       checkPathLimits(relDir, this.root);
       const dir = await opendir(join(this.root, relDir));
-      const names: { name: string; isDir: boolean; isFile: boolean }[] = [];
-      for await (const d of dir) names.push({ name: d.name, isDir: d.isDirectory(), isFile: d.isFile() });
+      const names: { name: string; isDir: boolean; isFile: boolean; isLink: boolean }[] = [];
+      for await (const d of dir) names.push({ name: d.name, isDir: d.isDirectory(), isFile: d.isFile(), isLink: d.isSymbolicLink() });
       // Sorted, so that output order never depends on the filesystem.
       names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const subdirs: string[] = [];
@@ -127,6 +156,9 @@ export class DirectoryFs implements VirtualFs {
           }
         } else if (d.isFile && !this.excluded(rel)) {
           yield await this.entry(rel);
+        } else if (d.isLink && this.followFileSymlinks && !this.excluded(rel)) {
+          const linked = await this.linkedEntry(rel);
+          if (linked) yield linked;
         }
       }
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i] as string);
@@ -134,7 +166,7 @@ export class DirectoryFs implements VirtualFs {
   }
 
   private async resolveInside(rel: string): Promise<string> {
-    this.realRoot ??= await realpath(this.root);
+    this.realRoot ??= await realpath(this.confineTo);
     let real: string;
     try {
       real = await realpath(join(this.root, rel));
@@ -144,7 +176,7 @@ export class DirectoryFs implements VirtualFs {
     }
     const r = relative(this.realRoot, real);
     if (r.startsWith(`..${sep}`) || r === ".." || r.startsWith(sep)) {
-      throw new UnsafeInputError(`${join(this.root, rel)}: resolves outside ${this.root}`);
+      throw new UnsafeInputError(`${join(this.root, rel)}: resolves outside ${this.confineTo}`);
     }
     return real;
   }
@@ -189,6 +221,19 @@ export class DirectoryFs implements VirtualFs {
       names.push(d.name);
     }
     return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Opens a regular file inside the root for reads by position (regular files only, never blocking). */
+  async openRange(rel: string): Promise<RangeSource> {
+    checkPathLimits(rel, this.root);
+    const real = await this.resolveInside(rel);
+    return fileSource(real, join(this.root, rel));
+  }
+
+  /** The real path of a file inside the root (refused, UnsafeInputError, when it resolves outside). */
+  async localPath(rel: string): Promise<string> {
+    checkPathLimits(rel, this.root);
+    return this.resolveInside(rel);
   }
 
   async exists(rel: string): Promise<boolean> {

@@ -32,11 +32,35 @@ export interface VirtualFs {
    * cataloger given a filesystem without it finds nothing by pattern.
    */
   listDirectory?(path: string): Promise<string[]>;
+  /**
+   * Opens a file for reads by position (for catalogers with `reads: "range"`: a model's header, never
+   * its gigabytes). The caller closes it. Optional: without it, collect reads the file whole within
+   * its size limit and serves the ranges from memory.
+   */
+  openRange?(path: string): Promise<RangeSource>;
+  /**
+   * The file's real path on the local disk, confined to the filesystem's root, for work done outside
+   * this thread (hashing in worker threads). Absent for filesystems that are not plain directories.
+   */
+  localPath?(path: string): Promise<string>;
+}
+
+/** Bytes of one file read by position (the shape of src/mlmodel's ByteSource, with close). */
+export interface RangeSource {
+  readonly size: number;
+  /** The name shown in errors. */
+  readonly name: string;
+  /** Exactly `length` bytes at `offset`; an InputError when the range is not inside the file. */
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
 }
 
 export interface ExtractInput {
   entry: FileEntry;
+  /** The whole file; empty for catalogers with `reads: "range"` (they read through `source`). */
   contents: Buffer;
+  /** For catalogers with `reads: "range"`: the file by position (closed by collect after extract). */
+  source?: RangeSource;
   /** For companion files (a lockfile's package.json, `-r` includes, go.sum beside go.mod). */
   fs: VirtualFs;
 }
@@ -57,8 +81,21 @@ export interface CatalogResult {
  */
 export interface Cataloger {
   readonly name: string;
+  /**
+   * "whole" (default): `extract` gets the file's bytes (read within collect's size limit). "range":
+   * `extract` gets `source` and reads only what it needs, so files of any size are offered; on a
+   * filesystem without `openRange` collect falls back to a whole read within the limit, and a file
+   * over it is a CollectProblem, never skipped silently.
+   */
+  readonly reads?: "whole" | "range";
   fileRequired(entry: FileEntry): boolean;
   extract(input: ExtractInput): Promise<CatalogResult>;
+  /**
+   * Called once when the walk ends, for catalogers that group the files they were offered (a model
+   * directory's weights, config and card make one component). Such a cataloger holds state for one
+   * run: make a new one per collect.
+   */
+  finish?(fs: VirtualFs): Promise<CatalogResult>;
 }
 
 export interface CollectResult {

@@ -154,7 +154,8 @@ export function evaluatePolicy(findings: readonly Finding[], sbom: Sbom, config:
     const sev = f.severity.level;
     // 3. Thresholds.
     if (atOrAbove(sev, config.fail_on)) {
-      if (config.only_fixed && f.fixedVersions.length === 0) {
+      // only_fixed is about advisories without a fixed version yet; a content finding (an unsafe pickle) has none to wait for.
+      if (config.only_fixed && f.fixedVersions.length === 0 && !f.matchedBy.some((m) => m.kind === "content")) {
         decisions.push({ outcome: "warn", rule: "only_fixed", finding: f, message: `${sev}, no fixed version yet (only_fixed)${vexNote}${expiredNote}` });
       } else {
         decisions.push({ outcome: "fail", rule: thresholdRule("fail_on", config.fail_on), finding: f, message: `${sev} at or above fail_on ${config.fail_on}${vexNote}${expiredNote}` });

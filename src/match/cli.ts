@@ -1,7 +1,7 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import type { Finding, Sbom } from "../model/index.ts";
-import { problemLine } from "../collect/collect.ts";
+import { appendAll, problemLine } from "../collect/collect.ts";
 import { parseTarget } from "../target/index.ts";
 import { dbPathFor } from "../vulndb/cli.ts";
 import type { VulnDb } from "../vulndb/index.ts";
@@ -15,8 +15,12 @@ interface ScanOptions {
   insecureRegistry?: string[];
 }
 
-/** Builds the target's SBOM, opens the database (warning when stale) and matches. */
-async function scanTarget(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb; findings: Finding[]; stats: MatchStats }> {
+/**
+ * Builds the target's SBOM, opens the database (warning when stale) and matches; adds the content
+ * findings read while collecting (unsafe pickles in model files) to the database's. A `model:` target
+ * has no package ecosystem: no database is opened for it (`db` undefined), nothing to say about data.
+ */
+async function scanTarget(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb | undefined; findings: Finding[]; stats: MatchStats }> {
   const target = await parseTarget(input);
   const { config } = await ctx.config();
   const [{ openVulnDb }, { noteSeenEcosystems }, { matchComponents }, { databaseDecisions, seenEcosystems }] = await Promise.all([
@@ -25,7 +29,7 @@ async function scanTarget(input: string, options: ScanOptions, ctx: CommandConte
     import("./index.ts"),
     import("./coverage.ts"),
   ]);
-  const db = await openVulnDb(await dbPathFor(options.db, ctx));
+  const db = target.kind === "model" ? undefined : await openVulnDb(await dbPathFor(options.db, ctx));
   try {
     const { buildSbom, sbomOptionsFrom } = await import("../sbom/index.ts");
     ctx.progress("building the SBOM…");
@@ -34,11 +38,13 @@ async function scanTarget(input: string, options: ScanOptions, ctx: CommandConte
       progress: (m) => ctx.progress(m),
     });
     ctx.progress("matching…");
-    const { findings, stats } = matchComponents(sbom.components, db);
+    const { findings, stats } = db ? matchComponents(sbom.components, db) : { findings: [] as Finding[], stats: noDatabaseStats(sbom.components.length) };
+    appendAll(findings, sbom.contentFindings ?? []);
+    stats.findings = findings.length;
     ctx.progress("");
     // A stale database, or one without records for the target's ecosystems: named, and exit 1 when
     // the policy says so (db.fail_when_stale, db.no_data, db.partial_data), as `check` fails.
-    for (const d of databaseDecisions(sbom, db, config, new Date())) {
+    for (const d of db ? databaseDecisions(sbom, db, config, new Date()) : []) {
       if (d.outcome === "fail") ctx.setExitCode(1);
       const key = d.rule.startsWith("db:stale") ? "db.fail_when_stale" : d.rule.startsWith("db:no-data") ? "db.no_data" : "db.partial_data";
       if (d.outcome === "fail") ctx.failure(`${t(d.message ?? d.rule)}; failing (${key})`);
@@ -51,14 +57,19 @@ async function scanTarget(input: string, options: ScanOptions, ctx: CommandConte
         ctx.failure(`input not read: ${t(problemLine(p))}; failing (unreadable: fail)`);
       } else ctx.notice(`input not read: ${t(problemLine(p))}`);
     }
-    await noteSeenEcosystems(seenEcosystems(sbom.components).map((s) => s.key));
+    if (db) await noteSeenEcosystems(seenEcosystems(sbom.components).map((s) => s.key));
     if (stats.gitRangesSkipped > 0 && !ctx.quiet) ctx.notice(`${stats.gitRangesSkipped} GIT (commit) range(s) skipped: they need the source repository`);
     if (stats.unresolved > 0) ctx.notice(`${stats.unresolved} component(s) without an exact version were not matched (unresolved)`);
     return { sbom, db, findings, stats };
   } catch (e) {
-    db.close();
+    db?.close();
     throw e;
   }
+}
+
+/** Match statistics of a run without a database (a model target): nothing looked up. */
+function noDatabaseStats(components: number): MatchStats {
+  return { components, matched: 0, noEcosystem: components, noVersion: 0, unresolved: 0, unsupportedEcosystem: 0, gitRangesSkipped: 0, findings: 0 };
 }
 
 /** `tollgate scan` and `tollgate explain`: match a target's components against the vulnerability database. */
@@ -94,7 +105,7 @@ export function registerScanCommands(app: CliApp): void {
             await ctx.writeOutput(findingsTable(findings));
           }
         } finally {
-          db.close();
+          db?.close();
         }
       }),
     );
@@ -118,20 +129,20 @@ export function registerScanCommands(app: CliApp): void {
           const wanted = id.toUpperCase();
           const hits = findings.filter((f) => f.aliases.some((a) => a.toUpperCase() === wanted));
           if (format === "json") {
-            await ctx.writeOutput(JSON.stringify({ ...findingsDocument(hits, { target: input, db }), records: [...new Set(hits.flatMap((h) => h.matchedBy.map((m) => m.advisoryId)))].map((r) => db.get(r)) }, null, 2) + "\n");
+            await ctx.writeOutput(JSON.stringify({ ...findingsDocument(hits, { target: input, db }), records: db ? [...new Set(hits.flatMap((h) => h.matchedBy.filter((m) => m.kind !== "content").map((m) => m.advisoryId)))].map((r) => db.get(r)) : [] }, null, 2) + "\n");
           } else if (hits.length > 0) {
             await ctx.writeOutput(hits.map((f) => explainFinding(f, db)).join("\n"));
           } else {
-            const rec = db.get(id);
+            const rec = db?.get(id);
             await ctx.writeOutput(
               rec
                 ? `${t(id)} is in the database (${t(rec.id)}${rec.withdrawn ? `, withdrawn ${t(rec.withdrawn)}` : ""}) but affects no component of ${t(input)}${rec.withdrawn ? " (withdrawn records are never matched)" : ""}.\n`
-                : `${t(id)} is not in the database ${t(db.path)}.\n`,
+                : db ? `${t(id)} is not in the database ${t(db.path)}.\n` : `${t(id)} was not found in ${t(input)}.\n`,
             );
           }
           if (hits.length === 0) ctx.setExitCode(1);
         } finally {
-          db.close();
+          db?.close();
         }
       }),
     );

@@ -89,13 +89,20 @@ export function findingsTable(findings: readonly Finding[]): string {
     t(f.id),
     t(f.component.name) + (count > 1 ? ` (${count} copies)` : ""),
     t(f.component.version ?? ""),
-    t(f.fixedVersions[0] ?? "-"),
+    t(contentLocation(f) ?? f.fixedVersions[0] ?? "-"),
     firstChars(t(f.summary ?? ""), 60),
   ]);
-  const head = ["SEVERITY", "ID", "PACKAGE", "VERSION", "FIXED IN", "SUMMARY"];
+  const head = ["SEVERITY", "ID", "PACKAGE", "VERSION", findings.some((f) => contentLocation(f) !== undefined) ? "FIXED IN / FOUND AT" : "FIXED IN", "SUMMARY"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd();
   return [line(head), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** Where a content finding was seen (`file[!member] @ offset N`), or undefined for an advisory finding. */
+function contentLocation(f: Finding): string | undefined {
+  const loc = f.matchedBy.find((m) => m.kind === "content")?.location;
+  if (!loc) return undefined;
+  return `${loc.path}${loc.member ? `!${loc.member}` : ""}${loc.offset !== undefined ? ` @ offset ${loc.offset}` : ""}`;
 }
 
 /** The record, range and comparison that made a finding, as text. */
@@ -108,12 +115,14 @@ export function explainFinding(finding: Finding, db?: VulnDb): string {
   if (c.sourceName) out.push(`  source pkg: ${t(c.sourceName)}${c.sourceVersion ? ` ${t(c.sourceVersion)}` : ""} (distro advisories name the source package)`);
   const s = finding.severity;
   out.push(`  severity:   ${s.level}${s.score !== undefined ? ` ${s.score.toFixed(1)}` : ""}${s.vector ? ` ${t(s.vector)}` : ""} (from ${t(s.source)})`);
-  out.push(`  fixed in:   ${finding.fixedVersions.length > 0 ? t(finding.fixedVersions.join(", ")) : "no fixed version published"}`);
+  const where = contentLocation(finding);
+  if (where !== undefined) out.push(`  found at:   ${t(where)} (in the file's content: nothing to upgrade)`);
+  else out.push(`  fixed in:   ${finding.fixedVersions.length > 0 ? t(finding.fixedVersions.join(", ")) : "no fixed version published"}`);
   out.push("  matched by:");
   for (const r of finding.matchedBy) {
     // JSON.stringify escapes C0 controls but not DEL, C1 or bidi controls: terminalText after it.
     const events = r.events ? ` ${r.events.map((e) => t(JSON.stringify(e))).join(" ")}` : "";
-    out.push(`    ${t(r.advisoryId)}: ${r.kind === "range" ? `${t(String(r.rangeType))} range` : "versions list"}${events}`);
+    out.push(`    ${t(r.advisoryId)}: ${r.kind === "range" ? `${t(String(r.rangeType))} range` : r.kind === "content" ? "file content" : "versions list"}${events}`);
     out.push(`      ${t(r.comparison)}`);
   }
   if (db) {

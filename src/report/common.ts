@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { atOrAbove } from "../gate/policy.ts";
 import type { CheckResult, ShownDecision } from "../gate/types.ts";
-import type { Component, Decision, Location, Severity } from "../model/index.ts";
+import type { Component, Decision, Finding, Location, Severity } from "../model/index.ts";
 import { sarifFileLocation, sarifInsideLocation, type ArtifactLocation } from "./sarif-location.ts";
 
 /** Options every report writer takes. */
@@ -36,6 +36,11 @@ export function findingDecisions(r: CheckResult): ShownDecision[] {
  */
 export function localPath(r: CheckResult, loc: Location): string | undefined {
   const t = r.target;
+  if (t.kind === "model") {
+    // Paths are relative to the model folder, or to the folder of a model given as one file.
+    if (isAbsolute(loc.path)) return resolve(loc.path);
+    return resolve(t.path === loc.path || t.path.endsWith(`/${loc.path}`) ? t.path : join(t.path, loc.path));
+  }
   if (t.kind !== "dir" && t.kind !== "file") return undefined;
   let p = loc.path;
   if (!isAbsolute(p)) {
@@ -117,6 +122,18 @@ export function inputLine(r: CheckResult, d: Decision, baseDir?: string): string
   if (where === undefined || !p.file) return `${p.message} (${p.source})`;
   if (p.message.startsWith(p.file)) return `${where}${p.message.slice(p.file.length)} (${p.source})`;
   return `${where}${p.line !== undefined ? `:${p.line}` : ""}: ${p.message} (${p.source})`;
+}
+
+/**
+ * Where a content finding was seen (a file's content, not a package version: an unsafe pickle global
+ * in a model file): `path[!member] @ offset N`; undefined for advisory findings.
+ */
+export function contentWhere(f: Finding): string | undefined {
+  const m = f.matchedBy.find((x) => x.kind === "content");
+  if (!m) return undefined;
+  const loc = m.location ?? (f.component.locations[0] ? { path: f.component.locations[0].path } : undefined);
+  if (!loc) return "file content";
+  return `${loc.path}${loc.member ? `!${loc.member}` : ""}${loc.offset !== undefined ? ` @ offset ${loc.offset}` : ""}`;
 }
 
 export function packageLabel(c: Component): string {

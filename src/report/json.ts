@@ -73,7 +73,7 @@ export function jsonReport(r: CheckResult, options: ReportOptions = {}): string 
             : null,
         },
         fingerprint: d.fingerprint ?? null,
-        matchedBy: f.matchedBy.map((m) => ({ advisoryId: m.advisoryId, kind: m.kind, comparison: m.comparison })),
+        matchedBy: f.matchedBy.map((m) => ({ advisoryId: m.advisoryId, kind: m.kind, comparison: m.comparison, ...(m.location ? { location: { ...m.location, path: locationUri(r, { path: m.location.path }, options.baseDir) } } : {}) })),
       };
     }),
     // Every decision that is not about a finding, inputs not read included (since 1.2 with `problem`).

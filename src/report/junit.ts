@@ -1,7 +1,7 @@
 import { XMLBuilder } from "fast-xml-parser";
 import type { CheckResult } from "../gate/types.ts";
 import { xmlText } from "../io/text.ts";
-import { inputDecisions, inputLine, isInputDecision, packageLabel, problemPath, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
+import { contentWhere, inputDecisions, inputLine, isInputDecision, packageLabel, problemPath, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**
  * JUnit XML (the Ant/Surefire dialect CI systems read): one test case per reported finding or policy
@@ -24,7 +24,7 @@ export function junitReport(r: CheckResult, options: ReportOptions = {}): string
     const classname = f ? `tollgate.${f.component.ecosystem ?? "generic"}.${f.component.name}` : "tollgate.policy";
     const tc: Record<string, unknown> = { "@_name": xmlText(name), "@_classname": xmlText(classname) };
     const detail = f
-      ? `${f.severity.level}${f.summary ? `: ${f.summary}` : ""}\nfixed in: ${f.fixedVersions.join(", ") || "no fix known"}\nrule: ${d.rule}${d.message ? `\n${d.message}` : ""}`
+      ? `${f.severity.level}${f.summary ? `: ${f.summary}` : ""}\n${contentWhere(f) !== undefined ? `found at: ${contentWhere(f)}\nseen: ${f.matchedBy.find((m) => m.kind === "content")?.comparison ?? ""}` : `fixed in: ${f.fixedVersions.join(", ") || "no fix known"}`}\nrule: ${d.rule}${d.message ? `\n${d.message}` : ""}`
       : (d.message ?? d.rule);
     if (d.outcome === "fail") {
       failures++;

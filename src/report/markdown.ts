@@ -3,7 +3,7 @@ import { countBySeverity } from "../gate/policy.ts";
 import { describeIssueAction } from "../gate/github.ts";
 import { shortFingerprint } from "../gate/fingerprint.ts";
 import { markdownCode as code, markdownText as mdCell } from "../io/text.ts";
-import { findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, unresolvedGroupLine, unresolvedGroups, type ReportOptions } from "./common.ts";
+import { contentWhere, findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, unresolvedGroupLine, unresolvedGroups, type ReportOptions } from "./common.ts";
 
 /**
  * Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`: counts by severity, the failing
@@ -56,7 +56,7 @@ export function markdownReport(r: CheckResult, options: ReportOptions = {}): str
     out.push("|---|---|---|---|---|");
     capped(failing, out, (d) => {
       const f = d.finding!;
-      return `| ${f.severity.level} | ${mdCell(f.id)}${f.summary ? `<br>${mdCell(f.summary)}` : ""} | ${mdCell(packageLabel(f.component))} | ${mdCell(f.fixedVersions[0] ?? "no fix")} | ${mdCell(d.rule)} |`;
+      return `| ${f.severity.level} | ${mdCell(f.id)}${f.summary ? `<br>${mdCell(f.summary)}` : ""} | ${mdCell(packageLabel(f.component))} | ${mdCell(contentWhere(f) !== undefined ? `found at ${contentWhere(f)}` : (f.fixedVersions[0] ?? "no fix"))} | ${mdCell(d.rule)} |`;
     });
     out.push("");
   }
@@ -83,7 +83,7 @@ export function markdownReport(r: CheckResult, options: ReportOptions = {}): str
     out.push("|---|---|---|---|---|");
     capped(warnings, out, (d) => {
       const f = d.finding!;
-      return `| ${f.severity.level} | ${mdCell(f.id)} | ${mdCell(packageLabel(f.component))} | ${mdCell(f.fixedVersions[0] ?? "no fix")} | ${d.outcome} |`;
+      return `| ${f.severity.level} | ${mdCell(f.id)} | ${mdCell(packageLabel(f.component))} | ${mdCell(contentWhere(f) !== undefined ? `found at ${contentWhere(f)}` : (f.fixedVersions[0] ?? "no fix"))} | ${d.outcome} |`;
     });
     out.push("");
     out.push("</details>");

@@ -5,7 +5,7 @@ import type { Finding, Severity } from "../model/index.ts";
 import { lintRuleInfo, lintSarifResult, lintSarifRule } from "../lint/report.ts";
 import { markdownText, terminalText } from "../io/text.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { findingDecisions, inputDecisions, inputLine, packageLabel, primaryLocation, sarifLocation, sortDecisions, type ReportOptions } from "./common.ts";
+import { contentWhere, findingDecisions, inputDecisions, inputLine, packageLabel, primaryLocation, sarifLocation, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**
  * SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability (with `security-severity`, which
@@ -61,34 +61,43 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
     const f = d.finding!;
     if (ruleIndex.has(f.id)) continue;
     ruleIndex.set(f.id, rules.length);
-    const fixed = f.fixedVersions.length ? `Fixed in ${f.fixedVersions.join(", ")}.` : "No fixed version is known.";
+    const content = contentWhere(f) !== undefined;
+    const fixed = content ? "Found in a file's content (not a package version): remove or replace the file." : f.fixedVersions.length ? `Fixed in ${f.fixedVersions.join(", ")}.` : "No fixed version is known.";
     rules.push({
       id: f.id,
       name: f.id.replace(/[^A-Za-z0-9]/g, ""),
       shortDescription: { text: terminalText(f.summary ?? `${f.id} in ${f.component.name}`) },
       fullDescription: { text: terminalText(`${f.summary ?? f.id}. Aliases: ${f.aliases.join(", ") || "none"}.`) },
-      helpUri: helpUri(f),
-      help: {
-        text: terminalText(`${f.summary ?? f.id} (${f.severity.level}). ${fixed} See ${helpUri(f)}.`),
-        markdown: `**${markdownText(f.summary ?? f.id)}** (${f.severity.level})\n\n${markdownText(fixed)}\n\n[${markdownText(f.id)}](${helpUri(f)})`,
-      },
+      // tollgate's own rules (TG-…, content findings) have no OSV page.
+      ...(content ? {} : { helpUri: helpUri(f) }),
+      help: content
+        ? { text: terminalText(`${f.summary ?? f.id} (${f.severity.level}). ${fixed}`), markdown: `**${markdownText(f.summary ?? f.id)}** (${f.severity.level})\n\n${markdownText(fixed)}` }
+        : {
+            text: terminalText(`${f.summary ?? f.id} (${f.severity.level}). ${fixed} See ${helpUri(f)}.`),
+            markdown: `**${markdownText(f.summary ?? f.id)}** (${f.severity.level})\n\n${markdownText(fixed)}\n\n[${markdownText(f.id)}](${helpUri(f)})`,
+          },
       defaultConfiguration: { level: level(f.severity.level) },
       properties: {
         "security-severity": securitySeverity(f),
-        tags: ["security", "vulnerability", "dependency", ...(f.component.ecosystem ? [f.component.ecosystem] : [])],
+        tags: content ? ["security", "model", "content"] : ["security", "vulnerability", "dependency", ...(f.component.ecosystem ? [f.component.ecosystem] : [])],
         precision: "very-high",
       },
     });
   }
   const results: Record<string, unknown>[] = decisions.map((d) => {
     const f = d.finding!;
-    const loc = primaryLocation(f.component);
+    // A content finding's location is the file it was read from (its byte offset in the message).
+    const seen = f.matchedBy.find((m) => m.kind === "content");
+    const loc = seen?.location ? { path: seen.location.path } : primaryLocation(f.component);
     const fixed = f.fixedVersions[0] ? ` Upgrade to ${f.fixedVersions[0]}.` : "";
+    const text = seen
+      ? `${contentWhere(f)}: ${f.id} (${f.severity.level}) ${seen.comparison}: ${d.outcome} by ${d.rule}.`
+      : `${packageLabel(f.component)} is affected by ${f.id} (${f.severity.level}): ${d.outcome} by ${d.rule}.${fixed}`;
     const result: Record<string, unknown> = {
       ruleId: f.id,
       ruleIndex: ruleIndex.get(f.id),
       level: level(f.severity.level),
-      message: { text: terminalText(`${packageLabel(f.component)} is affected by ${f.id} (${f.severity.level}): ${d.outcome} by ${d.rule}.${fixed}`) },
+      message: { text: terminalText(text) },
       locations: loc
         ? [
             {
@@ -96,7 +105,7 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
                 artifactLocation: sarifLocation(r, loc, options.baseDir),
                 ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}),
               },
-              logicalLocations: [{ name: f.component.purl ?? packageLabel(f.component), kind: "package" }],
+              logicalLocations: [{ name: f.component.purl ?? packageLabel(f.component), kind: seen ? "module" : "package" }],
             },
           ]
         : [],

@@ -2,7 +2,7 @@ import type { CheckResult } from "../gate/types.ts";
 import type { Decision, Severity } from "../model/index.ts";
 import { describeIssueAction } from "../gate/github.ts";
 import { terminalText as clean } from "../io/text.ts";
-import { inputDecisions, inputLine, isInputDecision, locationUri, packageLabel, shownDecisions, sortDecisions, UNRESOLVED_LINES_PER_FILE, unresolvedGroupLine, unresolvedGroups, verdictLine, type ReportOptions } from "./common.ts";
+import { contentWhere, inputDecisions, inputLine, isInputDecision, locationUri, packageLabel, shownDecisions, sortDecisions, UNRESOLVED_LINES_PER_FILE, unresolvedGroupLine, unresolvedGroups, verdictLine, type ReportOptions } from "./common.ts";
 
 /**
  * The table for people at a terminal: one line per reported finding, then the inputs that could not
@@ -33,13 +33,15 @@ export function tableReport(r: CheckResult, options: TableOptions = {}): string 
           f.severity.level,
           clean(f.id),
           clean(packageLabel(f.component)),
-          clean(f.fixedVersions[0] ?? "-"),
+          clean(contentWhere(f) ?? f.fixedVersions[0] ?? "-"),
           d.suppressed ? `${d.suppressed.by === "vex" ? "vex" : "waived"}` : d.outcome,
           clean(d.rule),
         ],
       };
     });
-  const header = ["SEVERITY", "VULNERABILITY", "PACKAGE", "FIXED IN", "OUTCOME", "RULE"];
+  // A content finding (an unsafe pickle in a model file) shows where it was seen instead of a fix.
+  const content = rows.length > 0 && ds.some((d) => d.finding && contentWhere(d.finding) !== undefined);
+  const header = ["SEVERITY", "VULNERABILITY", "PACKAGE", content ? "FIXED IN / FOUND AT" : "FIXED IN", "OUTCOME", "RULE"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row.cells[i]!.length)));
   const lines: string[] = [];
   if (rows.length > 0) {

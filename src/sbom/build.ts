@@ -1,3 +1,4 @@
+import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { collect, DEFAULT_MAX_FILE_BYTES, DirectoryFs, type Cataloger, type CollectOptions, type CollectResult } from "../collect/index.ts";
 import { NotImplementedError } from "../errors.ts";
@@ -24,6 +25,7 @@ import { poetryLockCataloger } from "./catalogers/poetry-lock.ts";
 import { requirementsCataloger } from "./catalogers/requirements.ts";
 import { uvLockCataloger } from "./catalogers/uv-lock.ts";
 import { yarnLockCataloger } from "./catalogers/yarn-lock.ts";
+import { createModelCataloger } from "../mlmodel/cataloger.ts";
 
 export interface BuildSbomOptions {
   /** Decoder limits for image layers (config `image.limits`); unset keys keep the defaults. */
@@ -150,6 +152,8 @@ export function assembleComponents(result: CollectResult, metadata: Component): 
   // Direct dependencies no lockfile root claims (requirements files, Pipfile.lock, gradle.lockfile) hang off the metadata component.
   const claimed = new Set([...result.roots.flatMap((r) => r.dependencies), ...metadata.dependencies]);
   for (const c of result.components) if (c.direct && !claimed.has(c.ref)) deps.add(c.ref);
+  // ML models found in the tree are parts of the project too.
+  for (const c of result.components) if (c.type === "machine-learning-model") deps.add(c.ref);
   const components = set.list();
   const known = new Set(components.map((c) => c.ref));
   metadata.dependencies = [...deps].filter((d) => known.has(d)).sort();
@@ -175,7 +179,9 @@ function collectOptions(options: BuildSbomOptions): CollectOptions {
 /** Collects a directory or one file with the language catalogers. */
 async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, options: BuildSbomOptions): Promise<CollectResult> {
   if (target.kind === "dir") {
-    return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), languageCatalogers(options), collectOptions(options));
+    // ML models found in a source tree too (fileRequired is by name: a tree without models pays nothing).
+    const catalogers = [...languageCatalogers(options), createModelCataloger({ rootPath: await realpath(target.path) })];
+    return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), catalogers, collectOptions(options));
   }
   // One file: a DirectoryFs over its folder, offering only that file (companions stay readable).
   const dir = dirname(target.path);
@@ -207,6 +213,38 @@ async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, op
 }
 
 /**
+ * Collects a model target: a folder (symlinks to files followed inside it, or inside the hub cache
+ * repository folder that holds it, as huggingface_hub's snapshots link into `blobs/`) or one file.
+ * Only the model cataloger runs.
+ */
+async function collectModel(target: Extract<Target, { kind: "model" }>, options: BuildSbomOptions): Promise<CollectResult> {
+  const { hubCacheOrigin } = await import("../mlmodel/huggingface.ts");
+  const info = await stat(target.path);
+  const dir = info.isDirectory() ? target.path : dirname(target.path);
+  const realDir = await realpath(dir);
+  const hub = hubCacheOrigin(`${realDir}/`) ?? hubCacheOrigin(`${resolve(dir)}/`);
+  const fsOptions = { exclude: options.exclude ?? [], followFileSymlinks: true, ...(hub ? { confineTo: hub.repoDir } : {}) };
+  const fs = new DirectoryFs(dir, fsOptions);
+  const catalogers = [createModelCataloger({ rootPath: realDir })];
+  if (info.isDirectory()) return collect(fs, catalogers, collectOptions(options));
+  // One file: a DirectoryFs over its folder, offering only that file (config.json and README.md beside it stay readable).
+  const name = basename(target.path);
+  const single = {
+    description: target.path,
+    async *walk() {
+      const s = await stat(await fs.localPath(name));
+      yield { path: name, size: s.size, mode: s.mode };
+    },
+    readFile: (p: string, max?: number) => fs.readFile(p, max),
+    exists: (p: string) => fs.exists(p),
+    listDirectory: (p: string) => fs.listDirectory(p),
+    openRange: (p: string) => fs.openRange(p),
+    localPath: (p: string) => fs.localPath(p),
+  };
+  return collect(single, catalogers, collectOptions(options));
+}
+
+/**
  * The SBOM of a target: the one entry point that `sbom`, `scan` and `check` use.
  * Directories and files are walked with DirectoryFs, images through their squashed layers; the same
  * language catalogers serve both.
@@ -221,7 +259,23 @@ export async function buildSbom(target: Target, options: BuildSbomOptions = {}):
       const result = await collectPath(target, options);
       const metadata = chooseMetadata(target, result);
       const components = assembleComponents(result, metadata);
-      return { metadata: { timestamp, tool, target, component: metadata }, components, problems: result.problems };
+      return { metadata: { timestamp, tool, target, component: metadata }, components, problems: result.problems, contentFindings: result.findings };
+    }
+    case "model": {
+      options.progress?.(`cataloging the model ${target.path}`);
+      const result = await collectModel(target, options);
+      const models = result.components.filter((c) => c.type === "machine-learning-model");
+      // The ML-BOM describes the model itself when there is one; several share a root.
+      let metadata: Component;
+      if (models.length === 1) {
+        metadata = models[0] as Component;
+        result.components = result.components.filter((c) => c !== metadata);
+      } else {
+        const name = basename(resolve(target.path)) || target.path;
+        metadata = { ref: `root:${name}`, name, type: "application", hashes: [], licenses: [], locations: [{ path: "." }], dependencies: models.map((m) => m.ref) };
+      }
+      if (result.stats.filesExtracted === 0) result.problems.push({ source: "sbom", file: target.path, message: "no model file found (safetensors, GGUF, ONNX, PyTorch, pickle, NumPy, Keras, SavedModel)" });
+      return { metadata: { timestamp, tool, target, component: metadata }, components: result.components, problems: result.problems, contentFindings: result.findings };
     }
     case "sbom": {
       const { readSbomFile } = await import("./read.ts");
@@ -236,13 +290,13 @@ export async function buildSbom(target: Target, options: BuildSbomOptions = {}):
       const source = await openImageSource(target, options.imageLimits ? { ...options, limits: options.imageLimits } : options);
       try {
         // The host's Go module cache says nothing about an image's modules.
-        const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers({ goModCache: false })]);
-        return { metadata: { timestamp, tool, target, component: source.metadata }, components: result.components, problems: result.problems };
+        const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers({ goModCache: false }), createModelCataloger()]);
+        return { metadata: { timestamp, tool, target, component: source.metadata }, components: result.components, problems: result.problems, contentFindings: result.findings };
       } finally {
         await source.close();
       }
     }
     default:
-      throw new NotImplementedError(`SBOMs of ${target.kind}: targets`);
+      throw new NotImplementedError(`SBOMs of ${(target as Target).kind}: targets`);
   }
 }

@@ -149,5 +149,64 @@ export function serializeCycloneDx(sbom: Sbom, options: CycloneDxOptions = {}): 
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(spec));
   // Lists are already in a deterministic order (lockfile order, sorted edges), so the library's
   // sorting pass, a large part of its serialization time, is not needed for reproducible output.
-  return `${serializer.serialize(bom, { sortLists: false, space: 2 })}\n`;
+  const text = serializer.serialize(bom, { sortLists: false, space: 2 });
+  const all = root ? [root, ...sbom.components] : sbom.components;
+  if (!all.some(hasMlFields)) return `${text}\n`;
+  return `${JSON.stringify(addMlFields(JSON.parse(text) as CdxDocument, all), null, 2)}\n`;
+}
+
+/** True for a component with fields the CycloneDX library has no model for (modelCard, pedigree, data). */
+function hasMlFields(c: Component): boolean {
+  return c.modelCard !== undefined || c.pedigree !== undefined || c.type === "data";
+}
+
+interface CdxComponentJson {
+  "bom-ref"?: string;
+  [key: string]: unknown;
+}
+interface CdxDocument {
+  metadata?: { component?: CdxComponentJson };
+  components?: CdxComponentJson[];
+  [key: string]: unknown;
+}
+
+/**
+ * Adds what @cyclonedx/cyclonedx-library does not model to the serialized document: a model's
+ * `modelCard` (modelParameters: task, architecture family and model, datasets by bom-ref, inputs and
+ * outputs; properties), `pedigree.ancestors` (base models), and `data` for data components
+ * (CycloneDX 1.5+ `componentData`, type "dataset"). Keys are written in the schema's order.
+ */
+function addMlFields(doc: CdxDocument, components: readonly Component[]): CdxDocument {
+  const byRef = new Map(components.filter(hasMlFields).map((c) => [c.ref, c]));
+  const patch = (j: CdxComponentJson | undefined): void => {
+    const c = j?.["bom-ref"] !== undefined ? byRef.get(j["bom-ref"]) : undefined;
+    if (!j || !c) return;
+    if (c.pedigree && c.pedigree.ancestors.length > 0) {
+      j.pedigree = {
+        ancestors: c.pedigree.ancestors.map((a) => ({ type: a.type, name: a.name, ...(a.version !== undefined ? { version: a.version } : {}), ...(a.purl !== undefined ? { purl: a.purl } : {}) })),
+      };
+    }
+    if (c.modelCard) {
+      const m = c.modelCard;
+      const params: Record<string, unknown> = {};
+      if (m.task !== undefined) params.task = m.task;
+      if (m.architectureFamily !== undefined) params.architectureFamily = m.architectureFamily;
+      if (m.modelArchitecture !== undefined) params.modelArchitecture = m.modelArchitecture;
+      if (m.datasets.length > 0) params.datasets = m.datasets.map((d) => (d.ref !== undefined ? { ref: d.ref } : { type: "dataset", name: d.name }));
+      if (m.inputs.length > 0) params.inputs = m.inputs.map((i) => ({ format: i.format }));
+      if (m.outputs.length > 0) params.outputs = m.outputs.map((o) => ({ format: o.format }));
+      const card: Record<string, unknown> = {};
+      if (Object.keys(params).length > 0) card.modelParameters = params;
+      const props = Object.entries(m.properties ?? {});
+      if (props.length > 0) card.properties = props.map(([name, value]) => ({ name, value }));
+      j.modelCard = card;
+    }
+    if (c.type === "data") {
+      const url = c.purl?.startsWith("pkg:huggingface/") ? `https://huggingface.co/datasets/${c.name}` : undefined;
+      j.data = [{ type: "dataset", name: c.name, ...(url ? { contents: { url } } : {}) }];
+    }
+  };
+  patch(doc.metadata?.component);
+  for (const j of doc.components ?? []) patch(j);
+  return doc;
 }

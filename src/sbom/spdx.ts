@@ -58,8 +58,36 @@ function spdxPackage(c: Component, id: string): Record<string, unknown> {
   const notes: string[] = [];
   if (c.scope !== undefined) notes.push(`scope: ${c.scope}`);
   if (c.unresolved) notes.push("version unresolved");
+  for (const n of modelNotes(c)) notes.push(n);
   if (notes.length > 0) p.comment = notes.join("; ");
   return p;
+}
+
+/**
+ * SPDX 2.3 has no model card, dataset or pedigree fields (SPDX 3's AI and Dataset profiles do): for
+ * `machine-learning-model`, `data` and model `file` packages they are written into the package
+ * `comment` as `key: value` notes — `modelCard.task`, `modelCard.architectureFamily`,
+ * `modelCard.modelArchitecture`, `modelCard.datasets`, `modelCard.inputs`, `modelCard.outputs`,
+ * `pedigree.ancestors` (name and purl), and the `tollgate:model:*` properties (format, parameter
+ * count, dtypes, quantization, GGUF/ONNX header facts). Their purls stay in `externalRefs`.
+ */
+function modelNotes(c: Component): string[] {
+  const notes: string[] = [];
+  const m = c.modelCard;
+  if (m) {
+    if (m.task !== undefined) notes.push(`modelCard.task: ${m.task}`);
+    if (m.architectureFamily !== undefined) notes.push(`modelCard.architectureFamily: ${m.architectureFamily}`);
+    if (m.modelArchitecture !== undefined) notes.push(`modelCard.modelArchitecture: ${m.modelArchitecture}`);
+    if (m.datasets.length > 0) notes.push(`modelCard.datasets: ${m.datasets.map((d) => d.name).join(", ")}`);
+    if (m.inputs.length > 0) notes.push(`modelCard.inputs: ${m.inputs.map((i) => i.format).join(", ")}`);
+    if (m.outputs.length > 0) notes.push(`modelCard.outputs: ${m.outputs.map((o) => o.format).join(", ")}`);
+    for (const [k, v] of Object.entries(m.properties ?? {})) notes.push(`${k}: ${v}`);
+  }
+  for (const a of c.pedigree?.ancestors ?? []) notes.push(`pedigree.ancestor: ${a.name}${a.purl ? ` (${a.purl})` : ""}`);
+  if (c.type === "machine-learning-model" || c.type === "data" || c.foundBy === "ml-model") {
+    for (const [k, v] of Object.entries(c.properties ?? {})) if (k.startsWith("tollgate:model:")) notes.push(`${k}: ${v}`);
+  }
+  return notes;
 }
 
 /** The SBOM as SPDX 2.3 JSON text. */

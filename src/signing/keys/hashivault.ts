@@ -362,3 +362,65 @@ export const hashivaultSource: KeySource = {
   handles: (ref: string) => SCHEMES.some((s) => ref.startsWith(s)),
   open: openHashivaultSigner,
 };
+
+/** A Transit key opened for verification through Vault's own `/verify` endpoint (model load-time checks). */
+export interface HashivaultVerifier {
+  readonly ref: string;
+  /** The hash the key's type signs with (ecdsa-p256: sha256, p384: sha384, p521: sha512). */
+  readonly hash: DigestAlgorithm;
+  /** Each key version's PEM public key, by version number. */
+  readonly versions: ReadonlyMap<number, string>;
+  /** `POST /v1/<mount>/verify/<key>` with the digest (`prehashed`) and `vault:v<version>:<base64 DER>`: Vault's verdict. */
+  verifyDigest(digest: Uint8Array, signatureDer: Uint8Array, version: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `hashivault://KEY` for verification: the key's versions are read (`GET /keys/KEY`), and
+ * signatures are checked by Vault (`POST /verify/KEY`), so a service that trusts Vault's key never
+ * holds a copy of it. Credentials as for signing.
+ */
+export async function openHashivaultVerifier(ref: string, options: SignerOptions = {}): Promise<HashivaultVerifier> {
+  const keyName = parseHashivaultRef(ref);
+  const client = new VaultClient(settingsFrom(options));
+  try {
+    await authenticate(client, options);
+    const host = client.settings.address.host;
+    const { json } = await client.request("GET", `${client.settings.transitMount}/keys/${keyName}`, undefined, true);
+    const latest = readTransitKey(keyName, json, host);
+    const keys = ((json?.data as Record<string, unknown> | undefined)?.keys ?? {}) as Record<string, { public_key?: unknown } | undefined>;
+    const versions = new Map<number, string>();
+    for (const [v, entry] of Object.entries(keys)) {
+      if (/^[1-9][0-9]*$/.test(v) && typeof entry?.public_key === "string") versions.set(Number(v), entry.public_key);
+    }
+    const hash = KEY_TYPES[latest.type]!.hash;
+    const vaultHash = VAULT_HASH[hash];
+    return {
+      ref,
+      hash,
+      versions,
+      async verifyDigest(digest: Uint8Array, signatureDer: Uint8Array, version: number): Promise<boolean> {
+        if (digest.length !== vaultHash.bytes) throw new UsageError(`hashivault: a ${hash} digest is ${vaultHash.bytes} bytes, got ${digest.length}`);
+        const { json: answer } = await client.request(
+          "POST",
+          `${client.settings.transitMount}/verify/${keyName}`,
+          {
+            input: Buffer.from(digest).toString("base64"),
+            prehashed: true,
+            hash_algorithm: vaultHash.name,
+            marshaling_algorithm: "asn1",
+            signature: `vault:v${version}:${Buffer.from(signatureDer).toString("base64")}`,
+          },
+          true,
+        );
+        const valid = (answer?.data as { valid?: unknown } | undefined)?.valid;
+        if (typeof valid !== "boolean") throw new NetworkError(`${host}: Vault verify answered without data.valid`);
+        return valid;
+      },
+      close: () => client.close(),
+    };
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+}
