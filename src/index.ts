@@ -119,7 +119,9 @@ export {
   type Remediation,
   type UpgradeGroup,
   type TriageStore,
+  type TriageStoreOptions,
   type TriageEntry,
+  type TriageRun,
   type TriageStatus,
   type TriageRunResult,
   type IssueAction,
@@ -177,5 +179,12 @@ export { openSigner, keySourceFor, KEY_SOURCES, type Signer, type KeySource, typ
 export { signBlob } from "./signing/sign-blob.ts";
 export { updateTrustedRoot } from "./signing/trust-root-update.ts";
 export { verifyBundle, parseBundle, readBundle, policyFromOptions, loadTrustedRoot, publicGoodTrustedRoot, type VerificationResult, type VerificationPolicy } from "./signing/verify/index.ts";
+export { verifyModel, type VerifyModelOptions, type VerifiedModel, type ModelIdentity } from "./signing/model/load-check.ts";
+export { signModel, type SignModelOptions, type SignModelResult } from "./signing/model/sign.ts";
+export { verifyModelSignature, type ModelVerification, type ModelTrust } from "./signing/model/verify.ts";
+export { serializeModel, statementBytes, type ModelManifest, type ModelResource } from "./signing/model/serialize.ts";
 export { recordSigningEvent, verifyAuditLog, auditLogPath, type SigningEvent, type AuditSink, type AuditEntry } from "./audit/index.ts";
 export { TOLLGATE_VERSION } from "./version.ts";
+// ML-BOM of model files and their content checks (src/mlmodel); streamed parallel hashing (src/io/hash-files.ts)
+export { createModelCataloger, isModelFileName, hubCacheOrigin, huggingFacePurl, readModel, detectModelFormat, MODEL_RULES, hashFiles, hashFilesWithSize, type ModelCatalogerOptions, type ModelDescription, type HashFilesOptions } from "./mlmodel/index.ts";
+export { scanPickleBearingFile, walkPickle, judgeGlobal, PICKLE_RULES, type PickleScanResult, type PickleScanOptions, type PickleScanLimits, type JudgedGlobal, type WalkResult as PickleWalkResult } from "./mlmodel/pickle/index.ts";

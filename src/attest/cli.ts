@@ -1,6 +1,7 @@
 import { Option } from "commander";
 import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
+import { registerAttestProvenanceCommands } from "./provenance-cli.ts";
 
 /** `--tlog-upload`, `--tlog-upload=false` (cosign's spelling) or `--no-tlog-upload`. */
 function parseBoolean(flag: string): (value: string) => boolean {
@@ -13,8 +14,9 @@ function parseBoolean(flag: string): (value: string) => boolean {
 
 /** `tollgate attest`: an in-toto attestation about a container image, signed and stored as cosign does. */
 export function registerAttestCommands(app: CliApp): void {
-  app.program
-    .command("attest")
+  const attest = app.program.command("attest");
+  registerAttestProvenanceCommands(app, attest);
+  attest
     .summary("attest a container image: a signed in-toto statement (SBOM, SLSA provenance…) stored as cosign does")
     .description(
       "Wrap a predicate (an SBOM, SLSA provenance, a vulnerability report, any JSON) in an in-toto statement about the " +
@@ -33,6 +35,8 @@ export function registerAttestCommands(app: CliApp): void {
     .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
     .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
     .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
+    .option("--fulcio-url <url>", "keyless: Fulcio (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
+    .option("--identity-token <token-or-file>", "keyless: the OIDC token, or a file holding it (default: SIGSTORE_ID_TOKEN, else the GitHub Actions job's token)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .addHelpText(
       "after",
@@ -46,8 +50,12 @@ export function registerAttestCommands(app: CliApp): void {
         const predicatePath = options["predicate"] as string | undefined;
         if (predicatePath === undefined) throw new UsageError("attest: --predicate is required");
         const { config } = await ctx.config();
+        // Without a key: keyless, as cosign attest (a Fulcio certificate for the OIDC identity, a Rekor entry).
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
-        if (keyRef === undefined) throw new UsageError("attest: --key is required (keyless attestation is not built yet)");
+        const identityToken = options["identityToken"] as string | undefined;
+        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
+        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
+        const signatureRepository = process.env.COSIGN_REPOSITORY;
         const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
         const [{ attestImage }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([
           import("../signing/attest-image.ts"),
@@ -60,16 +68,20 @@ export function registerAttestCommands(app: CliApp): void {
           reference: image,
           predicatePath,
           type: options["type"] as string,
-          keyRef,
+          ...(keyRef !== undefined
+            ? { keyRef, signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts } }
+            : { ...(identityToken !== undefined ? { identityToken } : {}), ...(fulcioUrl !== undefined ? { fulcioUrl } : {}) }),
+          // As cosign: legacy attestations stored in another repository.
+          ...(signatureRepository ? { signatureRepository } : {}),
           bundleFormat: options["bundleFormat"] === true,
-          signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts },
           tlogUpload: (options["tlogUpload"] as boolean | undefined) ?? true,
           ...(rekorUrl !== undefined ? { rekorUrl } : {}),
           registry: { env: process.env, timeouts, insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },
           env: process.env,
           audit: { env: process.env, config },
         });
-        ctx.notice(`attested ${result.manifestDigest} (${result.predicateType}) with key ${result.keyId}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}`);
+        const who = result.identity ? `a certificate for ${result.identity.subjectAlternativeName ?? "?"}` : `key ${result.keyId}`;
+        ctx.notice(`attested ${result.manifestDigest} (${result.predicateType}) with ${who}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}`);
         ctx.notice(result.format === "bundle" ? `pushed the Sigstore bundle as referrer ${result.location}` : `pushed ${result.location} (${result.layers} attestation${result.layers === 1 ? "" : "s"})`);
       }),
     );

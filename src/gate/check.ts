@@ -10,12 +10,14 @@ import { buildSbom, sbomOptionsFrom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
 import { openVulnDb, resolveDbPath } from "../vulndb/index.ts";
 import { noteSeenEcosystems } from "../vulndb/update.ts";
+import { formatErrorLine } from "../errors.ts";
+import { redactSecrets } from "../io/text.ts";
 import { networkTimeoutsFromConfig } from "../io/timeouts.ts";
 import { findingFingerprint, lintFindingFingerprint, shortFingerprint } from "./fingerprint.ts";
 import { githubSettingsFromEnv, syncIssues, type IssueAction } from "./github.ts";
 import { evaluatePolicy } from "./policy.ts";
 import { checkDeclaredRanges, planRemediation } from "./remediation.ts";
-import { openTriageStore, type TriageInput } from "./triage.ts";
+import { isPostgresLocation, openTriageStore, triageStoreLocation, type TriageInput, type TriageStore } from "./triage.ts";
 import type { CheckResult } from "./types.ts";
 import { loadVexFiles } from "./vex.ts";
 
@@ -41,6 +43,8 @@ export interface CheckOptions {
   progress?: (message: string) => void;
   /** An SBOM and findings made elsewhere (library users, tests): skips building and matching. */
   sbom?: Sbom;
+  /** Where `sbom` came from (e.g. a verified attestation): a notice in every report. */
+  sbomSource?: string;
   findings?: Finding[];
   /** A ready GitHub client (tests). */
   octokit?: Octokit;
@@ -70,6 +74,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   const now = options.now ?? new Date();
   const progress = options.progress ?? (() => undefined);
   const notices: string[] = [];
+  if (options.sbomSource !== undefined) notices.push(options.sbomSource);
 
   // The VEX documents first: a bad path or document is reported before the expensive stages.
   const vexStatements = await loadVexFiles(config.vex.map((p) => configRelative(p, options, cwd)));
@@ -82,7 +87,10 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   }
   let findings = options.findings;
   const dbDecisions: Decision[] = [];
-  if (!findings) {
+  if (!findings && target.kind === "model") {
+    // A model has no package ecosystem: no database to ask, only what was read from its files.
+    findings = [...(sbom.contentFindings ?? [])];
+  } else if (!findings) {
     progress("matching against the vulnerability database…");
     const db = await openVulnDb(resolveDbPath(options.db, config, env));
     try {
@@ -91,6 +99,8 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     } finally {
       db.close();
     }
+    // Content findings (unsafe pickles in model files, ...) are judged by the same policy.
+    appendAll(findings, sbom.contentFindings ?? []);
     // What `db update` downloads by default: the ecosystems scans and checks have seen.
     await noteSeenEcosystems(
       seenEcosystems(sbom.components).map((s) => s.key),
@@ -148,66 +158,75 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     }
   }
 
-  // 5. Triage and issues: on every run, whether the gate passes or fails.
+  // 5. Triage and issues: on every run, whether the gate passes or fails. A store that cannot be
+  // reached or fails mid-run never changes the gate's result: its error is one notice (and, with
+  // `triage.required`, `triageError` makes the CLI exit 2).
   let triage: CheckResult["triage"];
+  let triageError: string | undefined;
   let issues: IssueAction[] = [];
   if (!options.noTriage) {
-    const storePath = configRelative(config.triage.store, options, cwd);
+    const baseDir = options.configFile ? dirname(resolve(cwd, options.configFile)) : cwd;
+    const storePath = triageStoreLocation(config.triage.store, env, baseDir);
+    const gh = config.triage.github;
+    const settings = githubSettingsFromEnv(env, gh.repository);
     const inputs: TriageInput[] = policy.decisions
       .filter((d) => d.finding && !d.suppressed && (d.outcome === "warn" || d.outcome === "triage"))
       .map((d) => ({ finding: d.finding! }));
-    let store;
+    const timeouts = networkTimeoutsFromConfig(config.timeouts);
+    let store: TriageStore | undefined;
     try {
-      store = await openTriageStore(storePath);
-    } catch (e) {
-      notices.push(`triage store not updated: ${(e as Error).message}`);
-    }
-    if (store) {
-      try {
-        // Findings still there but not triaged now (waived, VEX'd, failing) are not "fixed".
-        const triaged = new Set(inputs.map((i) => findingFingerprint(i.finding, key)));
-        const stillPresent = new Set(fingerprints.filter((fp): fp is string => fp !== undefined && !triaged.has(fp)));
-        const run = await store.recordRun(key, inputs, now, stillPresent);
-        const gh = config.triage.github;
-        const settings = githubSettingsFromEnv(env, gh.repository);
-        if (gh.enabled) {
-          const candidates = [...run.firstSeen, ...run.recurring, ...run.reappeared].filter((e) => e.runCount >= config.triage.recurring_after || e.issueNumber !== undefined);
-          const needed = candidates.length > 0 || run.fixed.some((e) => e.issueNumber !== undefined);
-          if (needed && !settings.repository) {
-            notices.push(`GitHub issues skipped: no repository (set triage.github.repository or GITHUB_REPOSITORY)`);
-          } else if (needed && !settings.token && !options.dryRun && !options.octokit) {
-            notices.push(`GitHub issues skipped: GITHUB_TOKEN is not set (${candidates.length} recurring finding(s) would get an issue)`);
-          } else if (needed) {
-            issues = await syncIssues(store, run, {
-              repository: settings.repository!,
-              token: settings.token,
-              baseUrl: settings.baseUrl,
-              labels: gh.labels,
-              recurringAfter: config.triage.recurring_after,
-              dryRun: options.dryRun,
-              octokit: options.octokit,
-              sleep: options.sleep,
-              timeouts: networkTimeoutsFromConfig(config.timeouts),
-            });
-            for (const a of issues) if (a.error) notices.push(`GitHub issue action failed (the gate goes on): ${a.kind} ${a.vulnerabilityId}: ${a.error}`);
-          }
+      store = await openTriageStore(storePath, {
+        repository: config.triage.repository ?? settings.repository ?? "",
+        env,
+        timeouts: { connectMs: timeouts.connectMs, statementMs: timeouts.responseMs, idleMs: timeouts.idleMs },
+      });
+      // Findings still there but not triaged now (waived, VEX'd, failing) are not "fixed".
+      const triaged = new Set(inputs.map((i) => findingFingerprint(i.finding, key)));
+      const stillPresent = new Set(fingerprints.filter((fp): fp is string => fp !== undefined && !triaged.has(fp)));
+      const run = await store.recordRun(key, inputs, now, stillPresent);
+      if (gh.enabled) {
+        const candidates = [...run.firstSeen, ...run.recurring, ...run.reappeared].filter((e) => e.runCount >= config.triage.recurring_after || e.issueNumber !== undefined);
+        const needed = candidates.length > 0 || run.fixed.some((e) => e.issueNumber !== undefined);
+        if (needed && !settings.repository) {
+          notices.push(`GitHub issues skipped: no repository (set triage.github.repository or GITHUB_REPOSITORY)`);
+        } else if (needed && !settings.token && !options.dryRun && !options.octokit) {
+          notices.push(`GitHub issues skipped: GITHUB_TOKEN is not set (${candidates.length} recurring finding(s) would get an issue)`);
+        } else if (needed) {
+          issues = await syncIssues(store, run, {
+            repository: settings.repository!,
+            token: settings.token,
+            baseUrl: settings.baseUrl,
+            labels: gh.labels,
+            recurringAfter: config.triage.recurring_after,
+            dryRun: options.dryRun,
+            octokit: options.octokit,
+            sleep: options.sleep,
+            timeouts,
+          });
+          for (const a of issues) if (a.error) notices.push(`GitHub issue action failed (the gate goes on): ${a.kind} ${a.vulnerabilityId}: ${a.error}`);
         }
-        const seen = [...run.firstSeen, ...run.recurring, ...run.reappeared];
-        const fresh = new Map((await store.list({ target: key })).map((e) => [e.fingerprint, e]));
-        triage = {
-          store: relative(cwd, storePath).split(sep).join("/") || storePath,
-          firstSeen: run.firstSeen.length,
-          recurring: run.recurring.length,
-          reappeared: run.reappeared.length,
-          fixed: run.fixed.length,
-          entries: seen.map((e) => {
-            const cur = fresh.get(e.fingerprint) ?? e;
-            return { fingerprint: cur.fingerprint, id: cur.vulnerabilityId, package: cur.package, runCount: cur.runCount, status: cur.status, ...(cur.issueNumber !== undefined ? { issueNumber: cur.issueNumber } : {}) };
-          }),
-        };
-      } finally {
-        await store.close();
       }
+      const seen = [...run.firstSeen, ...run.recurring, ...run.reappeared];
+      const fresh = new Map((await store.list({ target: key, repository: store.repository })).map((e) => [e.fingerprint, e]));
+      triage = {
+        store: isPostgresLocation(storePath) ? store.location : relative(cwd, storePath).split(sep).join("/") || storePath,
+        firstSeen: run.firstSeen.length,
+        recurring: run.recurring.length,
+        reappeared: run.reappeared.length,
+        fixed: run.fixed.length,
+        entries: seen.map((e) => {
+          const cur = fresh.get(e.fingerprint) ?? e;
+          // The run count as this run recorded it (other runs of a shared store may have added since);
+          // the status and issue as they are now (the issue sync just above may have set them).
+          return { fingerprint: cur.fingerprint, id: cur.vulnerabilityId, package: cur.package, runCount: e.runCount, status: cur.status, ...(cur.issueNumber !== undefined ? { issueNumber: cur.issueNumber } : {}) };
+        }),
+      };
+    } catch (e) {
+      triage = undefined;
+      triageError = redactSecrets(formatErrorLine(e).split("\n")[0]!);
+      notices.push(`triage store not updated (the gate's result stands${config.triage.required ? "; triage.required: exit 2" : ""}): ${triageError}`);
+    } finally {
+      await store?.close().catch(() => undefined);
     }
   }
 
@@ -238,6 +257,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
     issues,
     lint,
     notices,
+    ...(triageError !== undefined ? { triageError } : {}),
   };
 }
 

@@ -5,6 +5,21 @@ export { parseVex, parseOpenVex, parseCycloneDxVex, loadVexFiles, vexStatementFo
 export { purlMatches, splitPurl, purlIdentity } from "./purl-match.ts";
 export { findingFingerprint, packageIdentity, shortFingerprint } from "./fingerprint.ts";
 export { planRemediation, checkDeclaredRanges, type Remediation, type UpgradeGroup, type FindingFix } from "./remediation.ts";
-export { openTriageStore, SqliteTriageStore, triageToCsv, type TriageStore, type TriageEntry, type TriageStatus, type TriageInput, type TriageRunResult } from "./triage.ts";
+export {
+  openTriageStore,
+  SqliteTriageStore,
+  triageToCsv,
+  triageStoreLocation,
+  isPostgresLocation,
+  type TriageStore,
+  type TriageStoreOptions,
+  type TriageEntry,
+  type TriageFilter,
+  type TriageRun,
+  type TriageStatus,
+  type TriageInput,
+  type TriageRunResult,
+} from "./triage.ts";
+// The PostgreSQL store is reached through openTriageStore (postgres:// URLs), which loads node-postgres only then.
 export { syncIssues, issueMarker, describeIssueAction, githubSettingsFromEnv, type IssueAction, type IssueActionKind, type IssueSyncOptions } from "./github.ts";
 export type { CheckResult } from "./types.ts";

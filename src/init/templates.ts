@@ -22,6 +22,8 @@ export const PINNED_ACTIONS = {
   checkout: { uses: "actions/checkout", sha: "11bd71901bbe5b1630ceea73d27597364c9af683", version: "v4.2.2" },
   setupNode: { uses: "actions/setup-node", sha: "39370e3970a6d050c480ffad4ff0ed4d3fdee5af", version: "v4.1.0" },
   uploadSarif: { uses: "github/codeql-action/upload-sarif", sha: "48ab28a6f5dbc2a99bf1e0131198dd8f1df78169", version: "v3.28.0" },
+  codeqlInit: { uses: "github/codeql-action/init", sha: "48ab28a6f5dbc2a99bf1e0131198dd8f1df78169", version: "v3.28.0" },
+  codeqlAnalyze: { uses: "github/codeql-action/analyze", sha: "48ab28a6f5dbc2a99bf1e0131198dd8f1df78169", version: "v3.28.0" },
   setupBuildx: { uses: "docker/setup-buildx-action", sha: "c47758b77c9736f4b2ef4073d4d51994fabfe349", version: "v3.7.1" },
   login: { uses: "docker/login-action", sha: "9780b0c442fbb1117ed29e0efdff1e18412f7567", version: "v3.3.0" },
   buildPush: { uses: "docker/build-push-action", sha: "4f58ea79222b3b9dc2c8bbdd6debcef730109a75", version: "v6.9.0" },
@@ -117,10 +119,40 @@ function installSteps(source: TollgateSource): string {
   }
 }
 
+/**
+ * CodeQL languages (https://docs.github.com/en/code-security/code-scanning/creating-an-advanced-setup-for-code-scanning/customizing-your-advanced-setup-for-code-scanning#changing-the-languages-that-are-analyzed)
+ * for the detected ecosystems, with the build mode each needs: `none` where CodeQL reads the sources
+ * without building, `autobuild` for Go. GitHub Actions workflows are always analyzed (this one exists).
+ * Rust is left out: the CodeQL bundle of the pinned action (v3.28.0, CodeQL 2.20) does not analyze it
+ * yet; Dependabot's action updates bring it, and `tollgate init --force` then adds it.
+ */
+const CODEQL_LANGUAGE: Readonly<Partial<Record<DetectedEcosystem["ecosystem"], { language: string; buildMode: "none" | "autobuild" }>>> = {
+  npm: { language: "javascript-typescript", buildMode: "none" },
+  pip: { language: "python", buildMode: "none" },
+  gomod: { language: "go", buildMode: "autobuild" },
+  maven: { language: "java-kotlin", buildMode: "none" },
+  gradle: { language: "java-kotlin", buildMode: "none" },
+  bundler: { language: "ruby", buildMode: "none" },
+  nuget: { language: "csharp", buildMode: "none" },
+};
+
+/** The CodeQL matrix for the detected ecosystems: one entry per language, `actions` always, sorted. */
+export function codeqlMatrix(ecosystems: readonly DetectedEcosystem[]): { language: string; buildMode: string }[] {
+  const byLanguage = new Map<string, { language: string; buildMode: string }>([["actions", { language: "actions", buildMode: "none" }]]);
+  for (const e of ecosystems) {
+    const l = CODEQL_LANGUAGE[e.ecosystem];
+    if (l) byLanguage.set(l.language, l);
+  }
+  return [...byLanguage.values()].sort((a, b) => a.language.localeCompare(b.language));
+}
+
 /** `.github/workflows/tollgate.yml` */
 export function workflowTemplate(o: WorkflowOptions): string {
   const osv = [...new Set(o.ecosystems.flatMap((e) => (OSV_ECOSYSTEM[e.ecosystem] !== undefined ? [OSV_ECOSYSTEM[e.ecosystem] as string] : [])))];
   const dbUpdate = osv.length > 0 ? `tollgate db update --ecosystem ${osv.join(" ")}` : "tollgate db update";
+  // The image holds its base image's OS packages too: Debian and Alpine, the bases of most images (another
+  // base's packages are reported as not covered by the database, and the gate says so).
+  const imageDbUpdate = `tollgate db update --ecosystem ${[...new Set([...osv, "Debian", "Alpine"])].join(" ")}`;
   const install = installSteps(o.tollgate);
   const checkout = `      - uses: ${uses(PINNED_ACTIONS.checkout)}
         with:
@@ -165,6 +197,8 @@ ${install}
         env:
           IMAGE: ${gh("steps.ref.outputs.image")}@${gh("steps.build.outputs.digest")}
         run: tollgate sbom "registry:\${IMAGE}" --output image.cdx.json
+      - name: Update the vulnerability database
+        run: ${imageDbUpdate}
       - name: Gate the image
         env:
           IMAGE: ${gh("steps.ref.outputs.image")}@${gh("steps.build.outputs.digest")}
@@ -179,6 +213,40 @@ ${install}
           IMAGE: ${gh("steps.ref.outputs.image")}@${gh("steps.build.outputs.digest")}
           TOLLGATE_SIGNING_KEY: ${gh("vars.TOLLGATE_SIGNING_KEY")}
         run: tollgate attest "registry:\${IMAGE}" --predicate image.cdx.json --type cyclonedx --key "\${TOLLGATE_SIGNING_KEY}"
+      - name: Provenance of the image (SLSA v1, from this job's GitHub context)
+        env:
+          IMAGE: ${gh("steps.ref.outputs.image")}@${gh("steps.build.outputs.digest")}
+          TOLLGATE_SIGNING_KEY: ${gh("vars.TOLLGATE_SIGNING_KEY")}
+        run: tollgate attest provenance "registry:\${IMAGE}" --key "\${TOLLGATE_SIGNING_KEY}"
+
+  reproducible:
+    name: Reproducible build (two builds, compared)
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+    steps:
+${checkout}
+${install}
+      - name: Reproducible timestamp
+        run: echo "SOURCE_DATE_EPOCH=$(git log -1 --pretty=%ct)" >> "$GITHUB_ENV"
+      - uses: ${uses(PINNED_ACTIONS.setupBuildx)}
+      - name: Build once
+        uses: ${uses(PINNED_ACTIONS.buildPush)}
+        with:
+          context: .
+          provenance: false
+          sbom: false
+          outputs: type=oci,dest=build-1.tar,rewrite-timestamp=true
+      - name: Build again, without the cache
+        uses: ${uses(PINNED_ACTIONS.buildPush)}
+        with:
+          context: .
+          no-cache: true
+          provenance: false
+          sbom: false
+          outputs: type=oci,dest=build-2.tar,rewrite-timestamp=true
+      - name: Compare the two builds
+        run: tollgate repro diff oci-archive:build-1.tar oci-archive:build-2.tar
 
   verify:
     name: Verify the signature before deploy
@@ -200,6 +268,16 @@ ${install}
           IMAGE: ${gh("needs.image.outputs.image")}@${gh("needs.image.outputs.digest")}
           TOLLGATE_VERIFY_KEY: ${gh("vars.TOLLGATE_VERIFY_KEY")}
         run: tollgate verify image --key "\${TOLLGATE_VERIFY_KEY}" "registry:\${IMAGE}"
+      - name: Verify the SBOM attestation
+        env:
+          IMAGE: ${gh("needs.image.outputs.image")}@${gh("needs.image.outputs.digest")}
+          TOLLGATE_VERIFY_KEY: ${gh("vars.TOLLGATE_VERIFY_KEY")}
+        run: tollgate verify image --key "\${TOLLGATE_VERIFY_KEY}" --attestation-type cyclonedx "registry:\${IMAGE}" --output verified-sbom.json
+      - name: Verify the provenance attestation
+        env:
+          IMAGE: ${gh("needs.image.outputs.image")}@${gh("needs.image.outputs.digest")}
+          TOLLGATE_VERIFY_KEY: ${gh("vars.TOLLGATE_VERIFY_KEY")}
+        run: tollgate verify image --key "\${TOLLGATE_VERIFY_KEY}" --attestation-type slsaprovenance1 "registry:\${IMAGE}" --output verified-provenance.json
 
   deploy:
     name: Deploy
@@ -222,8 +300,9 @@ ${install}
 # Signing needs two repository variables: TOLLGATE_SIGNING_KEY, a key reference tollgate signs with
 # (e.g. a Vault Transit key, vault://..., reached with this job's GitHub OIDC token), and
 # TOLLGATE_VERIFY_KEY, the matching public key (a file in the repository or a key reference).
-# tollgate's sign, attest and verify commands are not built yet (they exit 2): until they are, the
-# image job stops at "Sign the image" and nothing is deployed.`
+# Signatures and the attestation are logged in the public Rekor transparency log, as cosign does
+# (add --tlog-upload=false to keep them off it, and --insecure-ignore-tlog to verify such ones).
+# Deploy by digest only after the verify job: it checks the signature and the SBOM attestation.`
       : ""
   }
 # \`tollgate check\` also lints the Dockerfiles of the repository: their TG-DF-### findings are in the
@@ -265,7 +344,31 @@ ${install}
         uses: ${uses(PINNED_ACTIONS.uploadSarif)}
         with:
           sarif_file: tollgate.sarif
-          category: tollgate${imageJobs}
+          category: tollgate
+
+  codeql:
+    name: CodeQL (${gh("matrix.language")})
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+      security-events: write # upload the CodeQL results to code scanning
+      actions: read # CodeQL reads this run's metadata (needed in private repositories)
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+${codeqlMatrix(o.ecosystems)
+  .map((l) => `          - language: ${l.language}\n            build-mode: ${l.buildMode}`)
+  .join("\n")}
+    steps:
+${checkout}
+      - uses: ${uses(PINNED_ACTIONS.codeqlInit)}
+        with:
+          languages: ${gh("matrix.language")}
+          build-mode: ${gh("matrix.build-mode")}
+      - uses: ${uses(PINNED_ACTIONS.codeqlAnalyze)}
+        with:
+          category: /language:${gh("matrix.language")}${imageJobs}
 `;
 }
 

@@ -31,8 +31,20 @@ import { parseRegistryReference, RegistryClient, type RegistryOptions } from "..
 import { DEFAULT_OCI_LIMITS, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPES } from "../oci/types.ts";
 import { PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, witnesses } from "./keyless.ts";
 import type { Signer, SignerOptions } from "./keys/types.ts";
-import { COSIGN_BUNDLE_ANNOTATION, dockerReferenceOf, existingLayers, OCI_CONFIG_MEDIA_TYPE, rekorBundleAnnotation, signatureConfig, SIGSTORE_BUNDLE_V03_MEDIA_TYPE } from "./sign-image.ts";
-import { IN_TOTO_PAYLOAD_TYPE, sigstoreSignerFor } from "./sign-blob.ts";
+import {
+  COSIGN_BUNDLE_ANNOTATION,
+  COSIGN_CERTIFICATE_ANNOTATION,
+  COSIGN_CHAIN_ANNOTATION,
+  dockerReferenceOf,
+  existingLayers,
+  imageSigner,
+  keylessCertificates,
+  OCI_CONFIG_MEDIA_TYPE,
+  rekorBundleAnnotation,
+  signatureConfig,
+  SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+} from "./sign-image.ts";
+import { IN_TOTO_PAYLOAD_TYPE } from "./sign-blob.ts";
 import { COSIGN_SIGNATURE_ANNOTATION } from "./simple-signing.ts";
 import { signAudited } from "./audited.ts";
 
@@ -93,8 +105,14 @@ export interface AttestImageOptions {
   /** A cosign short name or a predicate type URI. */
   type: string;
   signer?: Signer;
+  /** The key; without signer and keyRef, keyless (Fulcio + Rekor). */
   keyRef?: string;
   signerOptions?: SignerOptions;
+  /** Keyless: the OIDC token, or a file holding it (else SIGSTORE_ID_TOKEN, else GitHub Actions). */
+  identityToken?: string;
+  fulcioUrl?: string;
+  /** Store the legacy `.att` manifest in this repository (`registry/repo`) instead of the image's (COSIGN_REPOSITORY). */
+  signatureRepository?: string;
   bundleFormat?: boolean;
   tlogUpload?: boolean;
   rekorUrl?: string;
@@ -116,7 +134,10 @@ export interface AttestImageResult {
   location: string;
   pushedDigest: string;
   layers: number;
+  /** Keyed: the key id; keyless: the certificate's SAN. */
   keyId: string;
+  /** Keyless: the certificate's SAN and the token's issuer. */
+  identity?: Record<string, string>;
   tlogEntries: number;
 }
 
@@ -135,8 +156,8 @@ export async function attestImage(options: AttestImageOptions): Promise<AttestIm
     ...(options.signer ? { signer: options.signer } : {}),
     ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
     ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
-    withoutKey: { error: "attest: a key is needed (--key)" },
-    prepare: (signer, event, secrets) => prepare(options, env, signer!, event, secrets),
+    withoutKey: "keyless",
+    prepare: (signer, event, secrets) => prepare(options, env, signer, event, secrets),
     store: push,
   });
 }
@@ -152,12 +173,15 @@ interface Prepared {
   envelope: Buffer;
   bundle: Buffer;
   rekorAnnotation?: string;
+  /** Keyless: the Fulcio certificate and chain (PEM) for the `.att` layer's annotations. */
+  certificates?: { certificate: string; chain: string };
   now: Date;
   keyId: string;
+  identity?: Record<string, string>;
   tlogEntries: number;
 }
 
-async function prepare(options: AttestImageOptions, env: NodeJS.ProcessEnv, signer: Signer, event: SigningEvent, secrets: string[]): Promise<Prepared> {
+async function prepare(options: AttestImageOptions, env: NodeJS.ProcessEnv, signer: Signer | undefined, event: SigningEvent, secrets: string[]): Promise<Prepared> {
   const predicateType = predicateTypeOf(options.type);
   const predicateBytes = await readRegularFile(options.predicatePath, MAX_PREDICATE_BYTES);
   let predicate: unknown;
@@ -168,9 +192,21 @@ async function prepare(options: AttestImageOptions, env: NodeJS.ProcessEnv, sign
   }
   const tlogUpload = options.tlogUpload ?? true;
   const rekorUrl = tlogUpload ? serviceUrl("--rekor-url", options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;
+  const format = options.bundleFormat === true ? "bundle" : "legacy";
+  if (format === "bundle" && options.signatureRepository !== undefined) {
+    throw new UsageError("--bundle-format: the bundle is a referrer in the image's own repository; another signature repository cannot be used");
+  }
+  const { sigstoreSigner, issuer } = await imageSigner({ signer, ...(options.identityToken !== undefined ? { identityToken: options.identityToken } : {}), ...(options.fulcioUrl !== undefined ? { fulcioUrl: options.fulcioUrl } : {}), rekorUrl }, env, secrets);
   const bare = options.reference.startsWith("registry:") ? options.reference.slice("registry:".length) : options.reference;
   const ref = parseRegistryReference(bare);
   const client = new RegistryClient(ref, { env, ...options.registry });
+  let attClient = client;
+  if (options.signatureRepository !== undefined) {
+    const repo = options.signatureRepository;
+    if (repo.includes("@") || repo.slice(repo.lastIndexOf("/") + 1).includes(":")) throw new UsageError(`signature repository ${repo}: name a repository, without a tag or digest`);
+    const target = parseRegistryReference(repo);
+    attClient = new RegistryClient({ registry: target.registry, apiHost: target.apiHost, repository: target.repository }, { env, ...options.registry });
+  }
   const manifest = await client.getManifest(ref.digest ?? (ref.tag as string), DEFAULT_OCI_LIMITS.maxManifestBytes);
   const manifestDigest = ref.digest ?? manifest.digest;
   event.artifactDigest = manifestDigest;
@@ -180,28 +216,28 @@ async function prepare(options: AttestImageOptions, env: NodeJS.ProcessEnv, sign
   const statement = Buffer.from(
     JSON.stringify({ _type: IN_TOTO_STATEMENT_V01, predicateType, subject: [{ name: dockerReferenceOf(ref), digest: { sha256: hex } }], predicate }),
   );
-  const builder = new DSSEBundleBuilder({ signer: sigstoreSignerFor(signer), witnesses: witnesses({ ...(rekorUrl ? { rekorUrl } : {}), dsse: true }), certificateChain: false });
+  const builder = new DSSEBundleBuilder({ signer: sigstoreSigner, witnesses: witnesses({ ...(rekorUrl ? { rekorUrl } : {}), dsse: true }), certificateChain: false });
   let bundle;
   try {
     bundle = await builder.create({ data: statement, type: IN_TOTO_PAYLOAD_TYPE });
   } catch (e) {
     if (e instanceof Error && "exitCode" in e) throw e;
     const error = sigstoreServiceError(e, secrets);
-    error.message = error.message.replace(/^sigstore: /, `sigstore (key ${signer.ref}): `);
+    if (signer) error.message = error.message.replace(/^sigstore: /, `sigstore (key ${signer.ref}): `);
     throw error;
   }
   if (bundle.content.$case !== "dsseEnvelope") throw new InputError("sigstore-js returned a bundle without a DSSE envelope");
+  const certs = signer ? undefined : keylessCertificates(bundle.verificationMaterial as Parameters<typeof keylessCertificates>[0], issuer, event);
   const json = bundleToJSON(bundle);
   const dsse = json.dsseEnvelope as { payload: string; payloadType: string; signatures: { sig: string; keyid: string }[] };
   // cosign's `.att` layer: the envelope as dsse.Envelope marshals it (payloadType, payload, signatures).
   const envelope = Buffer.from(JSON.stringify({ payloadType: dsse.payloadType, payload: dsse.payload, signatures: dsse.signatures.map((s) => ({ keyid: s.keyid, sig: s.sig })) }));
   const entry = bundle.verificationMaterial.tlogEntries[0];
-  const format = options.bundleFormat === true ? "bundle" : "legacy";
   const subject = { mediaType: manifest.mediaType ?? MEDIA_TYPES.ociManifest, digest: manifestDigest, size: manifest.body.length };
-  event.output = format === "legacy" ? `${client.description}:${attestationTagOf(manifestDigest)}` : `${client.description} (referrer of ${manifestDigest})`;
+  event.output = format === "legacy" ? `${attClient.description}:${attestationTagOf(manifestDigest)}` : `${client.description} (referrer of ${manifestDigest})`;
   return {
     format,
-    client,
+    client: format === "legacy" ? attClient : client,
     manifestDigest,
     subject,
     predicateType,
@@ -209,6 +245,7 @@ async function prepare(options: AttestImageOptions, env: NodeJS.ProcessEnv, sign
     envelope,
     bundle: Buffer.from(JSON.stringify(json)),
     ...(entry && format === "legacy" ? { rekorAnnotation: rekorBundleAnnotation(entry) } : {}),
+    ...(certs ? { certificates: { certificate: certs.certificate, chain: certs.chain }, identity: certs.identity } : {}),
     now: options.now ?? new Date(),
     keyId: event.keyId!,
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,
@@ -217,7 +254,7 @@ async function prepare(options: AttestImageOptions, env: NodeJS.ProcessEnv, sign
 
 
 async function push(p: Prepared): Promise<AttestImageResult> {
-  const common = { manifestDigest: p.manifestDigest, predicateType: p.predicateType, statement: p.statement, envelope: p.envelope, keyId: p.keyId, tlogEntries: p.tlogEntries };
+  const common = { manifestDigest: p.manifestDigest, predicateType: p.predicateType, statement: p.statement, envelope: p.envelope, keyId: p.keyId, ...(p.identity ? { identity: p.identity } : {}), tlogEntries: p.tlogEntries };
   if (p.format === "bundle") {
     const referrer = Buffer.from(
       JSON.stringify({
@@ -244,6 +281,10 @@ async function push(p: Prepared): Promise<AttestImageResult> {
   const envelopeDigest = sha256Of(p.envelope);
   await p.client.pushBlob(p.envelope, envelopeDigest);
   const annotations: Record<string, string> = { [COSIGN_SIGNATURE_ANNOTATION]: "", [PREDICATE_TYPE_ANNOTATION]: p.predicateType };
+  if (p.certificates !== undefined) {
+    annotations[COSIGN_CERTIFICATE_ANNOTATION] = p.certificates.certificate;
+    annotations[COSIGN_CHAIN_ANNOTATION] = p.certificates.chain;
+  }
   if (p.rekorAnnotation !== undefined) annotations[COSIGN_BUNDLE_ANNOTATION] = p.rekorAnnotation;
   layers.push({ mediaType: DSSE_ENVELOPE_MEDIA_TYPE, size: p.envelope.length, digest: envelopeDigest, annotations });
   const config = signatureConfig(layers.map((l) => l.digest as string));

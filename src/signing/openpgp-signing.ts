@@ -92,8 +92,11 @@ export function lookasideDirectory(baseDir: string, repository: string, manifest
   return join(baseDir, `${repository}@${algorithm}=${hex}`);
 }
 
-/** Reads an armored (or binary) OpenPGP private key and unlocks it with the password when it is encrypted. */
-export async function readOpenPgpSigningKey(path: string, password: string | undefined): Promise<openpgp.PrivateKey> {
+/**
+ * Reads an armored (or binary) OpenPGP private key and unlocks it with the password when it is
+ * encrypted; `passwordVariable` is the environment variable named when the password is missing.
+ */
+export async function readOpenPgpSigningKey(path: string, password: string | undefined, passwordVariable = "TOLLGATE_PASSWORD"): Promise<openpgp.PrivateKey> {
   const bytes = await readRegularFile(path, MAX_KEY_FILE_BYTES);
   let key: openpgp.PrivateKey;
   try {
@@ -105,7 +108,7 @@ export async function readOpenPgpSigningKey(path: string, password: string | und
     bytes.fill(0);
   }
   if (key.isDecrypted()) return key;
-  if (password === undefined || password === "") throw new UsageError(`${path}: the OpenPGP key is encrypted: set TOLLGATE_PASSWORD`);
+  if (password === undefined || password === "") throw new UsageError(`${path}: the OpenPGP key is encrypted: set ${passwordVariable}`);
   try {
     return await openpgp.decryptKey({ privateKey: key, passphrase: password });
   } catch {

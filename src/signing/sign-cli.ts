@@ -1,6 +1,7 @@
 import { Option } from "commander";
-import { examples, notBuiltYet, type CliApp } from "../cli/registry.ts";
+import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
+import { registerSignModelCommand } from "./model/cli.ts";
 
 /** `--tlog-upload`, `--tlog-upload=false` (cosign's spelling) or `--no-tlog-upload`. */
 function parseBoolean(flag: string): (value: string) => boolean {
@@ -103,6 +104,8 @@ export function registerSignCommands(app: CliApp): void {
     .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
     .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
     .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
+    .option("--fulcio-url <url>", "keyless: Fulcio (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
+    .option("--identity-token <token-or-file>", "keyless: the OIDC token, or a file holding it (default: SIGSTORE_ID_TOKEN, else the GitHub Actions job's token)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .option("--gpg-key <file>", "sign with this OpenPGP private key (armored; password from TOLLGATE_PASSWORD) as containers/image simple signing (skopeo/podman signedBy), instead of --key")
     .option("--signature-dir <dir>", "with --gpg-key: the lookaside directory (registries.d lookaside: file:///DIR) that receives <repo>@sha256=<hex>/signature-N")
@@ -140,8 +143,11 @@ export function registerSignCommands(app: CliApp): void {
           return;
         }
         if (signatureDir !== undefined) throw new UsageError("sign image: --signature-dir is for --gpg-key signatures");
+        // Without a key: keyless, as cosign (a Fulcio certificate for the OIDC identity, a Rekor entry).
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
-        if (keyRef === undefined) throw new UsageError("sign image: --key is required (keyless image signing is not built yet)");
+        const identityToken = options["identityToken"] as string | undefined;
+        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
+        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
         const tlogFlag = options["tlogUpload"] as boolean | undefined;
         const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
         const [{ signImage, parseAnnotations }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([import("./sign-image.ts"), import("./keys/password.ts"), import("../io/timeouts.ts")]);
@@ -151,9 +157,10 @@ export function registerSignCommands(app: CliApp): void {
         const signatureRepository = process.env.COSIGN_REPOSITORY;
         const result = await signImage({
           reference: image,
-          keyRef,
+          ...(keyRef !== undefined
+            ? { keyRef, signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts } }
+            : { ...(identityToken !== undefined ? { identityToken } : {}), ...(fulcioUrl !== undefined ? { fulcioUrl } : {}) }),
           bundleFormat: options["bundleFormat"] === true,
-          signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts },
           ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
           tlogUpload: tlogFlag ?? true,
           ...(rekorUrl !== undefined ? { rekorUrl } : {}),
@@ -162,20 +169,12 @@ export function registerSignCommands(app: CliApp): void {
           env: process.env,
           audit: { env: process.env, config },
         });
-        ctx.notice(`signed ${result.dockerReference}@${result.manifestDigest} with key ${result.keyId}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}`);
+        const who = result.identity ? `a certificate for ${result.identity.subjectAlternativeName ?? "?"}` : `key ${result.keyId}`;
+        ctx.notice(`signed ${result.dockerReference}@${result.manifestDigest} with ${who}: ${result.tlogEntries} Rekor entr${result.tlogEntries === 1 ? "y" : "ies"}`);
         if (result.format === "bundle") ctx.notice(`pushed the Sigstore bundle as referrer ${result.signatureTag}`);
         else ctx.notice(`${result.appended ? "pushed" : "already there, kept"} ${result.signatureTag} (${result.layers} signature${result.layers === 1 ? "" : "s"})`);
       }),
     );
 
-  for (const [name, what, ex] of [
-    ["model", "a model artifact (OpenSSF model-signing bundle or OpenPGP detached signature)", "tollgate sign model --key model.key ./model-dir"],
-  ] as const) {
-    notBuiltYet(sign.command(name), `sign ${what}`)
-      .description(`sign ${what}`)
-      .argument("<artifact>", "what to sign")
-      .option("--key <ref>", "key file, pkcs11:… URI or vault://… key")
-      .addHelpText("after", examples(ex))
-      .action(app.notBuilt(`sign ${name}`));
-  }
+  registerSignModelCommand(sign, app);
 }

@@ -31,19 +31,22 @@
  */
 import { createHash } from "node:crypto";
 import { bundleToJSON, type TransparencyLogEntry } from "@sigstore/bundle";
-import { DSSEBundleBuilder, MessageSignatureBundleBuilder } from "@sigstore/sign";
+import { DSSEBundleBuilder, MessageSignatureBundleBuilder, type Signer as SigstoreSigner } from "@sigstore/sign";
 import { InputError, UsageError } from "../errors.ts";
 import type { RecordOptions, SigningEvent } from "../audit/index.ts";
 import { parseRegistryReference, RegistryClient, type RegistryOptions, type RegistryReference } from "../oci/registry.ts";
 import { parseDescriptor, parseJsonDocument } from "../oci/manifest.ts";
 import { pushReferrer } from "../oci/referrers.ts";
 import { DEFAULT_OCI_LIMITS, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPES, type Descriptor } from "../oci/types.ts";
-import { PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, witnesses } from "./keyless.ts";
+import { certificateIdentity, fulcioSigner, identityToken, PUBLIC_GOOD_FULCIO_URL, PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, tokenClaims, witnesses } from "./keyless.ts";
 import type { Signer, SignerOptions, SigningAlgorithm } from "./keys/types.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, sigstoreSignerFor } from "./sign-blob.ts";
 import { buildSimpleSigningPayload, COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from "./simple-signing.ts";
 import { signAudited } from "./audited.ts";
 
+/** The layer annotations holding a keyless signature's Fulcio certificate and chain (PEM; cosign `static.CertificateAnnotationKey`, `ChainAnnotationKey`). */
+export const COSIGN_CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate";
+export const COSIGN_CHAIN_ANNOTATION = "dev.sigstore.cosign/chain";
 /** The layer annotation holding the Rekor SET bundle (cosign `static.BundleAnnotationKey`). */
 export const COSIGN_BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle";
 /** The artifact type (and layer media type) of a Sigstore bundle v0.3 referrer. */
@@ -59,9 +62,12 @@ export interface SignImageOptions {
   reference: string;
   /** Signing with this key (the caller opens and closes it)… */
   signer?: Signer;
-  /** …or with the key this reference names, opened through openSigner and closed here. */
+  /** …or with the key this reference names, opened through openSigner and closed here. Neither: keyless (Fulcio + Rekor). */
   keyRef?: string;
   signerOptions?: SignerOptions;
+  /** Keyless: the OIDC token, or a file holding it (else SIGSTORE_ID_TOKEN, else GitHub Actions). */
+  identityToken?: string;
+  fulcioUrl?: string;
   /** `-a key=value`: the payload's `optional` object. */
   annotations?: Record<string, string>;
   /** cosign v3's format: a Sigstore bundle (DSSE in-toto statement) as an OCI 1.1 referrer. */
@@ -96,7 +102,10 @@ export interface SignImageResult {
   /** Layers in the signature manifest, and whether this signature was added (false: it was there already; a bundle is always added). */
   layers: number;
   appended: boolean;
+  /** Keyed: the key id (hex SHA-256 of the DER SPKI); keyless: the certificate's SAN. */
   keyId: string;
+  /** Keyless: the certificate's SAN and the token's issuer. */
+  identity?: Record<string, string>;
   tlogEntries: number;
 }
 
@@ -160,8 +169,8 @@ export async function signImage(options: SignImageOptions): Promise<SignImageRes
     ...(options.signer ? { signer: options.signer } : {}),
     ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
     ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
-    withoutKey: { error: "sign image: a key is needed (--key)" },
-    prepare: (signer, event, secrets) => prepareSignature(options, env, signer!, event, secrets),
+    withoutKey: "keyless",
+    prepare: (signer, event, secrets) => prepareSignature(options, env, signer, event, secrets),
     store: (prepared) => (prepared.format === "legacy" ? pushSignature(prepared) : pushBundleReferrer(prepared)),
   });
 }
@@ -178,6 +187,7 @@ interface PreparedBundle {
   referrer: Buffer;
   signature: string;
   keyId: string;
+  identity?: Record<string, string>;
   tlogEntries: number;
 }
 
@@ -191,16 +201,60 @@ interface PreparedLegacy {
   signature: string;
   annotations: Record<string, string>;
   keyId: string;
+  identity?: Record<string, string>;
   tlogEntries: number;
 }
 
 
-async function prepareSignature(options: SignImageOptions, env: NodeJS.ProcessEnv, signer: Signer, event: SigningEvent, secrets: string[]): Promise<Prepared> {
+/**
+ * The signer of a keyed or keyless signature. Keyless: a Fulcio certificate for an ephemeral key, and a
+ * Rekor entry is required (cosign's rule: the certificate is short-lived, the log entry times the
+ * signature; no RFC 3161 timestamp is stored in the image layouts here).
+ */
+export async function imageSigner(
+  o: { signer: Signer | undefined; identityToken?: string; fulcioUrl?: string; rekorUrl: string | undefined },
+  env: NodeJS.ProcessEnv,
+  secrets: string[],
+): Promise<{ sigstoreSigner: SigstoreSigner; issuer?: string }> {
+  if (o.signer) {
+    if (!IMAGE_ALGORITHMS.includes(o.signer.algorithm)) {
+      throw new UsageError(`${o.signer.ref}: ${o.signer.algorithm} keys are not supported for image signatures (use ${IMAGE_ALGORITHMS.join(", ")})`);
+    }
+    return { sigstoreSigner: sigstoreSignerFor(o.signer) };
+  }
+  if (o.rekorUrl === undefined) throw new UsageError("keyless signing of an image needs a Rekor entry: --tlog-upload=false is for keyed signing (--key)");
+  const fulcioUrl = serviceUrl("--fulcio-url", o.fulcioUrl ?? PUBLIC_GOOD_FULCIO_URL);
+  const token = await identityToken(o.identityToken, env);
+  secrets.push(token.token);
+  const issuer = tokenClaims(token.token).iss;
+  return { sigstoreSigner: fulcioSigner(token.token, fulcioUrl), ...(issuer !== undefined ? { issuer } : {}) };
+}
+
+/** Keyless: the bundle's certificate chain as PEM (leaf first); the identity goes into the audit event. */
+export function keylessCertificates(
+  material: { content: { $case: string; x509CertificateChain?: { certificates: { rawBytes: Uint8Array }[] }; certificate?: { rawBytes: Uint8Array } } },
+  issuer: string | undefined,
+  event: SigningEvent,
+): { certificate: string; chain: string; identity: Record<string, string> } {
+  const c = material.content;
+  const ders = c.$case === "x509CertificateChain" ? (c.x509CertificateChain?.certificates ?? []).map((x) => x.rawBytes) : c.$case === "certificate" && c.certificate ? [c.certificate.rawBytes] : [];
+  const [leaf, ...rest] = ders;
+  if (leaf === undefined) throw new InputError("keyless signature without a certificate (sigstore-js returned an unexpected bundle)");
+  const identity = certificateIdentity(leaf, issuer);
+  event.keyId = identity.subjectAlternativeName ?? "";
+  event.signer = { ...event.signer, ...identity };
+  return { certificate: derToPem(leaf), chain: rest.map(derToPem).join(""), identity };
+}
+
+function derToPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n").replace(/\n$/, "");
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
+async function prepareSignature(options: SignImageOptions, env: NodeJS.ProcessEnv, signer: Signer | undefined, event: SigningEvent, secrets: string[]): Promise<Prepared> {
   const tlogUpload = options.tlogUpload ?? true;
   const rekorUrl = tlogUpload ? serviceUrl("--rekor-url", options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;
-  if (!IMAGE_ALGORITHMS.includes(signer.algorithm)) {
-    throw new UsageError(`${signer.ref}: ${signer.algorithm} keys are not supported for image signatures (use ${IMAGE_ALGORITHMS.join(", ")})`);
-  }
+  const { sigstoreSigner, issuer } = await imageSigner({ signer, ...(options.identityToken !== undefined ? { identityToken: options.identityToken } : {}), ...(options.fulcioUrl !== undefined ? { fulcioUrl: options.fulcioUrl } : {}), rekorUrl }, env, secrets);
   const ref = parseRegistryReference(bareReference(options.reference));
   const registryOptions: RegistryOptions = { env, ...options.registry };
   const imageClient = new RegistryClient(ref, registryOptions);
@@ -213,7 +267,7 @@ async function prepareSignature(options: SignImageOptions, env: NodeJS.ProcessEn
   if (options.bundleFormat === true) {
     if (options.signatureRepository !== undefined) throw new UsageError("--bundle-format: the bundle is a referrer in the image's own repository; another signature repository cannot be used");
     const subject = { mediaType: manifest.mediaType ?? MEDIA_TYPES.ociManifest, digest: manifestDigest, size: manifest.body.length };
-    return prepareBundle({ client: imageClient, subject, dockerReference, signer, rekorUrl, secrets, event, ...(options.annotations ? { annotations: options.annotations } : {}), now: options.now ?? new Date() });
+    return prepareBundle({ client: imageClient, subject, dockerReference, signer, sigstoreSigner, issuer, rekorUrl, secrets, event, ...(options.annotations ? { annotations: options.annotations } : {}), now: options.now ?? new Date() });
   }
 
   let client = imageClient;
@@ -230,19 +284,39 @@ async function prepareSignature(options: SignImageOptions, env: NodeJS.ProcessEn
 
   const payload = buildSimpleSigningPayload({ dockerReference, manifestDigest, optional: options.annotations ?? null });
 
-  const builder = new MessageSignatureBundleBuilder({ signer: sigstoreSignerFor(signer), witnesses: witnesses({ ...(rekorUrl ? { rekorUrl } : {}), dsse: false }) });
+  const builder = new MessageSignatureBundleBuilder({ signer: sigstoreSigner, witnesses: witnesses({ ...(rekorUrl ? { rekorUrl } : {}), dsse: false }) });
   let bundle;
   try {
     bundle = await builder.create({ data: payload });
   } catch (e) {
-    throw signerError(e, signer, secrets);
+    throw signer ? signerError(e, signer, secrets) : sigstoreServiceError(e, secrets);
   }
   if (bundle.content.$case !== "messageSignature") throw new InputError("sigstore-js returned a bundle without a message signature");
   const signature = Buffer.from(bundle.content.messageSignature.signature).toString("base64");
   const annotations: Record<string, string> = { [COSIGN_SIGNATURE_ANNOTATION]: signature };
+  let identity: Record<string, string> | undefined;
+  if (!signer) {
+    // cosign's keyless layer: the Fulcio certificate and its chain in annotations.
+    const certs = keylessCertificates(bundle.verificationMaterial as Parameters<typeof keylessCertificates>[0], issuer, event);
+    annotations[COSIGN_CERTIFICATE_ANNOTATION] = certs.certificate;
+    annotations[COSIGN_CHAIN_ANNOTATION] = certs.chain;
+    identity = certs.identity;
+  }
   const entry = bundle.verificationMaterial.tlogEntries[0];
   if (entry) annotations[COSIGN_BUNDLE_ANNOTATION] = rekorBundleAnnotation(entry);
-  return { format: "legacy", client, signatureTag, manifestDigest, dockerReference, payload, signature, annotations, keyId: event.keyId!, tlogEntries: bundle.verificationMaterial.tlogEntries.length };
+  return {
+    format: "legacy",
+    client,
+    signatureTag,
+    manifestDigest,
+    dockerReference,
+    payload,
+    signature,
+    annotations,
+    keyId: event.keyId!,
+    ...(identity ? { identity } : {}),
+    tlogEntries: bundle.verificationMaterial.tlogEntries.length,
+  };
 }
 
 /** A keyed signing error: a backend's own typed error as it is, a witness's (Rekor) as a service error. */
@@ -265,7 +339,9 @@ async function prepareBundle(o: {
   client: RegistryClient;
   subject: Descriptor;
   dockerReference: string;
-  signer: Signer;
+  signer: Signer | undefined;
+  sigstoreSigner: SigstoreSigner;
+  issuer: string | undefined;
   rekorUrl: string | undefined;
   secrets: string[];
   event: SigningEvent;
@@ -273,14 +349,15 @@ async function prepareBundle(o: {
   now: Date;
 }): Promise<PreparedBundle> {
   const statement = Buffer.from(JSON.stringify(imageStatement(o.subject.digest, o.annotations)));
-  const builder = new DSSEBundleBuilder({ signer: sigstoreSignerFor(o.signer), witnesses: witnesses({ ...(o.rekorUrl ? { rekorUrl: o.rekorUrl } : {}), dsse: true }), certificateChain: false });
+  const builder = new DSSEBundleBuilder({ signer: o.sigstoreSigner, witnesses: witnesses({ ...(o.rekorUrl ? { rekorUrl: o.rekorUrl } : {}), dsse: true }), certificateChain: false });
   let bundle;
   try {
     bundle = await builder.create({ data: statement, type: IN_TOTO_PAYLOAD_TYPE });
   } catch (e) {
-    throw signerError(e, o.signer, o.secrets);
+    throw o.signer ? signerError(e, o.signer, o.secrets) : sigstoreServiceError(e, o.secrets);
   }
   if (bundle.content.$case !== "dsseEnvelope") throw new InputError("sigstore-js returned a bundle without a DSSE envelope");
+  const identity = o.signer ? undefined : keylessCertificates(bundle.verificationMaterial as Parameters<typeof keylessCertificates>[0], o.issuer, o.event).identity;
   const bundleBytes = Buffer.from(JSON.stringify(bundleToJSON(bundle)));
   const referrer = Buffer.from(
     JSON.stringify({
@@ -309,6 +386,7 @@ async function prepareBundle(o: {
     referrer,
     signature,
     keyId: o.event.keyId!,
+    ...(identity ? { identity } : {}),
     tlogEntries: bundle.verificationMaterial.tlogEntries.length,
   };
 }
@@ -332,6 +410,7 @@ async function pushBundleReferrer(p: PreparedBundle): Promise<SignImageResult> {
     layers: 1,
     appended: true,
     keyId: p.keyId,
+    ...(p.identity ? { identity: p.identity } : {}),
     tlogEntries: p.tlogEntries,
   };
 }
@@ -389,6 +468,7 @@ async function pushSignature(p: PreparedLegacy): Promise<SignImageResult> {
     layers: layers.length,
     appended: !already,
     keyId: p.keyId,
+    ...(p.identity ? { identity: p.identity } : {}),
     tlogEntries: p.tlogEntries,
   };
 }

@@ -27,6 +27,7 @@ import { parseRegistryReference, RegistryClient, type RegistryOptions, type Regi
 import { DEFAULT_OCI_LIMITS, type Descriptor } from "../oci/types.ts";
 import { COSIGN_SIGNATURE_ANNOTATION, parseSimpleSigningPayload, SIMPLE_SIGNING_MEDIA_TYPE, SimpleSigningPayloadError, type SimpleSigningPayload } from "./simple-signing.ts";
 import { parseBundle } from "./verify/bundle.ts";
+import { verifyPrivatePkiSignature, type PrivatePkiPolicy } from "./verify/private-pki.ts";
 import { verificationFailure } from "./verify/errors.ts";
 import type { VerificationPolicy } from "./verify/policy.ts";
 import { verifyBundle, type VerificationResult } from "./verify/verifier.ts";
@@ -82,6 +83,11 @@ export interface ImageVerificationOptions {
   /** `-a key=value`: each must be in the payload's `optional` (legacy) or the subject's annotations (bundle). */
   readonly annotations?: Readonly<Record<string, string>>;
   readonly referencePolicy?: ReferencePolicy;
+  /**
+   * Private PKI (`--ca-roots`): legacy signatures whose certificate chains to these roots, with no
+   * Fulcio and no log (verify/private-pki.ts), instead of `policies`.
+   */
+  readonly pki?: PrivatePkiPolicy;
 }
 
 export interface VerifiedImageSignature {
@@ -227,8 +233,19 @@ function referenceMatches(policy: ReferencePolicy, signed: string): boolean {
 /** Verifies one legacy signature of the image `imageDigest`; throws a VerificationFailedError. */
 export function verifyLegacySignature(sig: LegacySignature, imageDigest: string, options: ImageVerificationOptions): VerifiedImageSignature {
   if (sig.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) throw verificationFailure("NOT_SIGNED", `${sig.source}: media type ${JSON.stringify(sig.mediaType)} is not a cosign signature`);
-  const bundle = legacySignatureBundle(sig);
-  const result = underAnyPolicy(options.policies, (policy) => verifyBundle(bundle, { kind: "file", path: sig.source, bytes: sig.payload }, policy, options.trustRoot));
+  let result: VerificationResult;
+  if (options.pki !== undefined) {
+    // Go's base64 decoder skips line breaks, and some signers wrap the signature (the fixture of containers/image does).
+    const signature = sig.annotations[COSIGN_ANNOTATIONS.signature]?.replace(/[\r\n]/g, "");
+    if (signature === undefined || signature === "" || !BASE64.test(signature)) throw verificationFailure("SIGNATURE", `${sig.source}: no base64 ${COSIGN_ANNOTATIONS.signature} annotation`);
+    result = verifyPrivatePkiSignature(
+      { payload: sig.payload, signature, certificatePem: sig.annotations[COSIGN_ANNOTATIONS.certificate], chainPem: sig.annotations[COSIGN_ANNOTATIONS.chain], source: sig.source },
+      options.pki,
+    );
+  } else {
+    const bundle = legacySignatureBundle(sig);
+    result = underAnyPolicy(options.policies, (policy) => verifyBundle(bundle, { kind: "file", path: sig.source, bytes: sig.payload }, policy, options.trustRoot));
+  }
   const payload = checkedSimpleSigningPayload(sig.payload);
   if (payload.manifestDigest !== imageDigest) {
     throw verificationFailure("DIGEST_MISMATCH", `${sig.source}: the signature is for ${payload.manifestDigest}, not for this image (${imageDigest})`);
@@ -257,6 +274,7 @@ export function verifyLegacySignature(sig: LegacySignature, imageDigest: string,
 
 /** Verifies one Sigstore bundle attached to the image `imageDigest` (a DSSE in-toto statement about it). */
 export function verifyImageBundle(bundleJson: string, source: string, imageDigest: string, options: ImageVerificationOptions): VerifiedImageSignature {
+  if (options.pki !== undefined) throw verificationFailure("POLICY", `${source}: private-PKI roots (--ca-roots) verify legacy .sig signatures only, not Sigstore bundles`);
   const bundle = parseBundle(bundleJson, source);
   if (bundle.content.$case !== "dsseEnvelope") {
     throw verificationFailure("BUNDLE", `${source}: a message-signature bundle does not say which image it signs; only DSSE (in-toto) bundles are read`);
@@ -359,6 +377,12 @@ export function imageReferenceArgument(arg: string): string {
   return ref;
 }
 
+/** The client of the repository COSIGN_REPOSITORY names (a repository: no tag, no digest). */
+function signatureRepositoryClient(repo: string, registry: RegistryOptions | undefined): RegistryClient {
+  if (repo.includes("@") || repo.slice(repo.lastIndexOf("/") + 1).includes(":")) throw new UsageError(`signature repository ${repo}: name a repository, without a tag or digest`);
+  return new RegistryClient(parseRegistryReference(repo), registry ?? {});
+}
+
 /**
  * Verifies the signatures of the image `reference` (a tag or a digest) in its registry. Throws
  * `VerificationFailedError` (reason NOT_SIGNED, SIGNATURE, DIGEST_MISMATCH, POLICY, …) when no
@@ -372,12 +396,7 @@ export async function verifyImage(
   const client = new RegistryClient(ref, options.registry ?? {});
   const manifest = await client.getManifest(ref.digest ?? ref.tag ?? "latest", DEFAULT_OCI_LIMITS.maxManifestBytes);
   const imageDigest = manifest.digest; // computed from the bytes read (and checked against a digest reference)
-  let signatureClient = client;
-  if (options.signatureRepository !== undefined) {
-    const repo = options.signatureRepository;
-    if (repo.includes("@") || repo.slice(repo.lastIndexOf("/") + 1).includes(":")) throw new UsageError(`signature repository ${repo}: name a repository, without a tag or digest`);
-    signatureClient = new RegistryClient(parseRegistryReference(repo), options.registry ?? {});
-  }
+  const signatureClient = options.signatureRepository !== undefined ? signatureRepositoryClient(options.signatureRepository, options.registry) : client;
   const { attempts, sources } = await readSignatures(client, imageDigest, options, signatureClient);
   return settleImageVerification(imageDigest, attempts, sources);
 }
@@ -418,9 +437,15 @@ export function legacyAttestationBundle(envelopeBytes: Uint8Array, annotations: 
     const asSignature = legacySignatureBundle({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE, payload: Buffer.alloc(0), annotations: { [COSIGN_ANNOTATIONS.signature]: "AA==", [COSIGN_ANNOTATIONS.bundle]: setText }, source });
     tlogEntries = (bundleToJSON(asSignature).verificationMaterial as { tlogEntries: unknown[] }).tlogEntries;
   }
+  // Keyless (cosign attest without --key): the Fulcio certificate in the layer's annotation, as for signatures.
+  const certificatePem = annotations[COSIGN_ANNOTATIONS.certificate];
+  const material =
+    certificatePem !== undefined && certificatePem !== ""
+      ? { x509CertificateChain: { certificates: [{ rawBytes: pemToDer(certificatePem, `${source}: certificate`).toString("base64") }] } }
+      : { publicKey: { hint: "" } };
   return JSON.stringify({
     mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
-    verificationMaterial: { publicKey: { hint: "" }, tlogEntries, timestampVerificationData: { rfc3161Timestamps: [] } },
+    verificationMaterial: { ...material, tlogEntries, timestampVerificationData: { rfc3161Timestamps: [] } },
     dsseEnvelope: { payload: envelope.payload, payloadType: envelope.payloadType, signatures: [{ sig: sigs[0].sig, keyid: typeof sigs[0].keyid === "string" ? sigs[0].keyid : "" }] },
   });
 }
@@ -447,30 +472,36 @@ export function verifyImageAttestation(format: "legacy" | "bundle", bundleJson: 
 export async function verifyImageAttestations(
   reference: string,
   predicateType: string,
-  options: ImageVerificationOptions & { registry?: RegistryOptions },
+  options: ImageVerificationOptions & { registry?: RegistryOptions; /** Legacy `.att` attestations stored in another repository (COSIGN_REPOSITORY), as `attest` writes them. */ signatureRepository?: string },
 ): Promise<{ imageDigest: string; verified: VerifiedAttestation[]; failures: SignatureFailure[] }> {
+  // cosign's verify-attestation accepts -a but never checks it (IntotoSubjectClaimVerifier ignores the
+  // annotations; cosign attest writes none): refused here rather than silently ignored.
+  if (Object.keys(options.annotations ?? {}).length > 0) {
+    throw new UsageError("-a with --attestation-type: attestations carry no annotations to check (cosign attest writes none and cosign verify-attestation ignores -a); check the predicate instead");
+  }
   const ref = parseRegistryReference(imageReferenceArgument(reference));
   const client = new RegistryClient(ref, options.registry ?? {});
   const manifest = await client.getManifest(ref.digest ?? ref.tag ?? "latest", DEFAULT_OCI_LIMITS.maxManifestBytes);
   const imageDigest = manifest.digest;
+  const attClient = options.signatureRepository !== undefined ? signatureRepositoryClient(options.signatureRepository, options.registry) : client;
   // `declaredType`: the (unsigned) annotation naming the predicate type, used only to choose which to verify first.
   const candidates: { format: "legacy" | "bundle"; source: string; declaredType: unknown; bundleJson: () => string }[] = [];
   const attTag = `${imageDigest.replace(":", "-")}.att`;
   let attManifest: Awaited<ReturnType<RegistryClient["getManifest"]>> | undefined;
   try {
-    attManifest = await client.getManifest(attTag, DEFAULT_OCI_LIMITS.maxManifestBytes);
+    attManifest = await attClient.getManifest(attTag, DEFAULT_OCI_LIMITS.maxManifestBytes);
   } catch (e) {
     if (!(e instanceof InputError && e.code === "NOT_FOUND")) throw e;
   }
   if (attManifest !== undefined) {
-    const where = `${client.description}:${attTag}`;
+    const where = `${attClient.description}:${attTag}`;
     const doc = parseJsonDocument(attManifest.body, where);
     const layers = Array.isArray(doc.layers) ? (doc.layers as Descriptor[]) : [];
     if (layers.length > MAX_SIGNATURES) throw verificationFailure("POLICY", `${where}: ${layers.length} attestation layers, over the limit of ${MAX_SIGNATURES}`);
     for (const [i, layer] of layers.entries()) {
       if (layer.mediaType !== "application/vnd.dsse.envelope.v1+json" || typeof layer.digest !== "string") continue;
       const source = `${where} layer ${i}`;
-      const bytes = await client.fetch({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, MAX_SIGNATURE_BLOB_BYTES * 16);
+      const bytes = await attClient.fetch({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, MAX_SIGNATURE_BLOB_BYTES * 16);
       const annotations = typeof layer.annotations === "object" && layer.annotations !== null ? layer.annotations : {};
       candidates.push({ format: "legacy", source, declaredType: annotations.predicateType, bundleJson: () => legacyAttestationBundle(bytes, annotations, source) });
     }

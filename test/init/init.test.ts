@@ -71,7 +71,9 @@ function checkAgainstCli(args: readonly string[]): string[] {
   }
   const problems: string[] = [];
   if (cmd === program) return [`no command: ${args.join(" ")}`];
-  if (cmd.commands.length > 0) problems.push(`${cmd.name()} needs a subcommand`);
+  // A command with subcommands runs its own action when the next word names none (`attest IMAGE` beside `attest provenance`).
+  const hasAction = (cmd as unknown as { _actionHandler?: unknown })._actionHandler != null;
+  if (cmd.commands.length > 0 && !hasAction) problems.push(`${cmd.name()} needs a subcommand`);
   const known = new Set<string>();
   for (const c of [cmd, program]) for (const o of c.options) for (const f of [o.long, o.short]) if (f) known.add(f);
   for (const a of args.slice(i)) {
@@ -137,7 +139,7 @@ test("init writes parseable files matching the detected ecosystems; workflow cal
     };
     assert.deepEqual(wf.permissions, {}, "workflow default: no permissions");
     assert.ok("pull_request" in wf.on && "push" in wf.on);
-    assert.deepEqual(Object.keys(wf.jobs), ["gate", "image", "verify", "deploy"]);
+    assert.deepEqual(Object.keys(wf.jobs), ["gate", "codeql", "image", "reproducible", "verify", "deploy"]);
     const calls: string[][] = [];
     for (const [name, job] of Object.entries(wf.jobs)) {
       assert.ok(job.permissions && typeof job.permissions === "object", `${name} has its own permissions`);
@@ -151,12 +153,34 @@ test("init writes parseable files matching the detected ecosystems; workflow cal
       }
     }
     assert.equal(wf.jobs.image?.permissions["id-token"], "write");
-    assert.equal(wf.jobs.gate?.permissions["id-token"], undefined);
+    // id-token only where signing happens.
+    assert.deepEqual(
+      Object.entries(wf.jobs)
+        .filter(([, job]) => job.permissions["id-token"] !== undefined)
+        .map(([name]) => name),
+      ["image"],
+    );
+    // CodeQL for the detected languages (npm, pip) and the workflows, through init + analyze pinned like the others.
+    const codeql = wf.jobs.codeql as unknown as { strategy: { matrix: { include: { language: string; "build-mode": string }[] } }; steps: { uses?: string }[]; permissions: Record<string, string> };
+    assert.deepEqual(
+      codeql.strategy.matrix.include.map((m) => `${m.language}/${m["build-mode"]}`),
+      ["actions/none", "javascript-typescript/none", "python/none"],
+    );
+    assert.deepEqual(
+      codeql.steps.flatMap((st) => (st.uses ? [st.uses.split("@")[0]] : [])),
+      ["actions/checkout", "github/codeql-action/init", "github/codeql-action/analyze"],
+    );
+    assert.equal(codeql.permissions["security-events"], "write");
+    // The reproducible-build job builds twice with SOURCE_DATE_EPOCH and compares the two with repro diff.
+    const repro = wf.jobs.reproducible!;
+    assert.ok(repro.steps.some((st) => st.run?.includes("SOURCE_DATE_EPOCH=")));
+    assert.equal(repro.steps.filter((st) => st.uses?.startsWith("docker/build-push-action@")).length, 2);
+    assert.ok(repro.steps.some((st) => st.run === "tollgate repro diff oci-archive:build-1.tar oci-archive:build-2.tar"));
     assert.deepEqual(wf.jobs.deploy?.needs, ["image", "verify"], "deploy only after verify");
     // Every pinned action carries its version as a comment.
     for (const line of wfText.split("\n").filter((l) => l.includes("uses: "))) assert.match(line, /@[0-9a-f]{40} # v\d+/);
     const names = calls.map((c) => c.slice(0, 2).filter((w) => !w.startsWith("-") && !w.includes(":") && w !== ".").join(" "));
-    for (const want of ["db update", "sbom", "check", "sign image", "attest", "verify image"]) {
+    for (const want of ["db update", "sbom", "check", "sign image", "attest", "attest provenance", "verify image", "repro diff"]) {
       assert.ok(names.includes(want), `the workflow runs tollgate ${want} (has: ${names.join(", ")})`);
     }
     for (const c of calls) assert.deepEqual(checkAgainstCli(c), [], `tollgate ${c.join(" ")}`);
@@ -172,6 +196,7 @@ test("init writes parseable files matching the detected ecosystems; workflow cal
 
 test("the checker above does catch a command or option that does not exist", () => {
   assert.notDeepEqual(checkAgainstCli(["frobnicate"]), []);
+  assert.deepEqual(checkAgainstCli(["verify"]), ["verify needs a subcommand"]);
   assert.notDeepEqual(checkAgainstCli(["check", "--no-such-flag"]), []);
   assert.notDeepEqual(checkAgainstCli(["lint"]), []);
   assert.deepEqual(checkAgainstCli(["check", ".", "--report", "sarif=x", "--quiet"]), []);

@@ -49,14 +49,45 @@ async function serve(routes: Record<string, HandlerFn>, requests: string[]): Pro
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** Starts the three mock services on one 127.0.0.1 port and returns their URLs and trust root. */
-export async function startMockSigstore(options: { subjectClaim?: string } = {}): Promise<MockSigstore> {
+/**
+ * A proposed Rekor `dsse` entry as the real Rekor stores it (rekor `pkg/types/dsse/v0.0.1`: the
+ * envelope's and the payload's SHA-256, the signatures with their verifiers), so that the entry's body
+ * matches the envelope it logs as verifiers check it; the mock logs proposals as they come. Other
+ * kinds (hashedrekord) are stored as proposed, as Rekor does.
+ */
+export function canonicalRekorEntry(body: string): string {
+  const entry = JSON.parse(body) as { kind?: string; apiVersion?: string; spec?: { proposedContent?: { envelope: string; verifiers: string[] } } };
+  const proposed = entry.spec?.proposedContent;
+  if (entry.kind !== "dsse" || proposed === undefined) return body;
+  const envelope = JSON.parse(proposed.envelope) as { payload: string; signatures: { sig: string }[] };
+  const hex = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
+  return JSON.stringify({
+    apiVersion: entry.apiVersion,
+    kind: "dsse",
+    spec: {
+      envelopeHash: { algorithm: "sha256", value: hex(proposed.envelope) },
+      payloadHash: { algorithm: "sha256", value: hex(Buffer.from(envelope.payload, "base64")) },
+      signatures: envelope.signatures.map((s, i) => ({ signature: s.sig, verifier: proposed.verifiers[i] ?? proposed.verifiers[0] })),
+    },
+  });
+}
+
+/**
+ * Starts the three mock services on one 127.0.0.1 port and returns their URLs and trust root. With
+ * `canonicalDsse`, Rekor stores `dsse` entries as the real Rekor does (canonicalRekorEntry), so that
+ * verifiers can check them against the envelope.
+ */
+export async function startMockSigstore(options: { subjectClaim?: string; canonicalDsse?: boolean } = {}): Promise<MockSigstore> {
   const requests: string[] = [];
   const ctlog = await initializeCTLog(p256());
   // One fixed clock for the mocks, with milliseconds that do not end in 0: the mock TSA writes its
   // GeneralizedTime without trailing zeros in the fraction (".12" for 120 ms), which @sigstore/core
   // refuses as an invalid time, so a clock at a whole 10 ms made about one run in ten fail.
-  const clock = new Date(Math.floor(Date.now() / 1000) * 1000 + 123);
+  // The mock CAs' certificates start when they are made (now, to the second), and a time stamp before
+  // that start is refused (TIMESTAMP_ERROR): on a loaded machine the certificates were made a second
+  // after the clock was read, and a few runs in ten failed. So the clock is 5 s ahead of now, after
+  // any certificate made here; nothing compares it with the verifier's own time.
+  const clock = new Date(Math.floor(Date.now() / 1000) * 1000 + 5000 + 123);
   const ca = await initializeCA(p256(), ctlog, clock);
   const tsa = await initializeTSA(p256(), clock);
   // The Rekor mock names its checkpoint origin after the URL's host; the port is known only once
@@ -65,6 +96,10 @@ export async function startMockSigstore(options: { subjectClaim?: string } = {})
   const { server, url } = await serve(routes, requests);
   const tlog = await initializeTLog(url, p256(), clock);
   for (const handler of [fulcioHandler(ca, { subjectClaim: options.subjectClaim ?? "sub" }), rekorHandler(tlog), tsaHandler(tsa)]) routes[handler.path] = handler.fn;
+  if (options.canonicalDsse === true) {
+    const rekor = rekorHandler(tlog);
+    routes[rekor.path] = (body: string) => rekor.fn(canonicalRekorEntry(body));
+  }
 
   const validFor = { start: "2000-01-01T00:00:00Z" };
   const trustedRoot = TrustedRoot.fromJSON({

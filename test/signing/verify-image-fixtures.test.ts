@@ -17,6 +17,7 @@ import { VerificationFailedError } from "../../src/errors.ts";
 import { publicGoodTrustedRoot } from "../../src/signing/trust-root.ts";
 import { checkedSimpleSigningPayload, settleImageVerification, verifyLegacySignature, type ImageVerificationOptions, type LegacySignature } from "../../src/signing/verify-image.ts";
 import type { VerificationPolicy } from "../../src/signing/verify/policy.ts";
+import { readPemCertificates, type PrivatePkiPolicy } from "../../src/signing/verify/private-pki.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing } from "../helpers.ts";
 
 const SUITE = join(SHARED_TESTDATA, "cosign-containers-image");
@@ -31,6 +32,8 @@ interface PolicyCase {
   oidc_issuer?: string;
   subject_email?: string;
   pki_roots?: string;
+  pki_intermediates?: string;
+  subject_hostname?: string;
   identity_policy?: string;
   expect: "allowed" | "rejected";
   why?: string;
@@ -92,8 +95,41 @@ describe("cosign-containers-image fixtures (containers/image policy cases)", { s
   cases.forEach((c, i) => {
     const name = `case ${i + 1}: ${c.dir} as ${c.image_ref}${c.identity_policy ? ` (${c.identity_policy})` : ""} → ${c.expect}${c.why ? ` (${c.why})` : ""}`;
     if (c.pki_roots !== undefined) {
-      // Cut: cosign's private-PKI mode (a certificate chained to user-given roots, no Rekor, no Fulcio OIDC identity) is not in tollgate's policies.
-      test(name, { skip: "SKIPPED: private-PKI certificates (no Rekor, no Fulcio identity) are not supported by verify image" }, () => {});
+      // Private PKI (cosign --ca-roots/--ca-intermediates with --insecure-ignore-tlog; containers/image `pki`):
+      // the certificate chains to the given roots, no Rekor, no Fulcio identity; the SAN is the identity.
+      test(name, async () => {
+        const dir = join(SUITE, c.dir);
+        const pki: PrivatePkiPolicy = {
+          roots: await readPemCertificates(join(SUITE, c.pki_roots!)),
+          intermediates: c.pki_intermediates ? await readPemCertificates(join(SUITE, c.pki_intermediates)) : [],
+          subject: { exact: c.subject_email! },
+        };
+        const options: ImageVerificationOptions = { policies: [], trustRoot: trustRoot!, pki, referencePolicy: { reference: c.image_ref, match: "repository" } };
+        const digest = manifestDigest(dir);
+        assert.equal(c.expect, "allowed");
+        const result = verifyDir(dir, digest, options);
+        assert.equal(result.verified.length, 1);
+        assert.deepEqual(result.verified[0]?.result.signer, { kind: "certificate", subject: c.subject_email, issuer: "" });
+        // The hostname SAN is an identity too (cosign matches any SAN); another identity is refused.
+        assert.equal(verifyDir(dir, digest, { ...options, pki: { ...pki, subject: { exact: c.subject_hostname! } } }).verified.length, 1);
+        assert.equal(rejection(() => verifyDir(dir, digest, { ...options, pki: { ...pki, subject: { exact: "someone@example.com" } } })).reason, "IDENTITY");
+        // An issuer is required only when asked for: private certificates carry no OIDC issuer.
+        assert.equal(rejection(() => verifyDir(dir, digest, { ...options, pki: { ...pki, issuer: { exact: "https://accounts.google.com" } } })).reason, "IDENTITY");
+        // Without the certificate annotation (the case's "why"), or against other roots (Fulcio's), it is rejected.
+        const [sig] = dirSignatures(dir);
+        const noCert = { ...sig!, annotations: Object.fromEntries(Object.entries(sig!.annotations).filter(([k]) => k !== "dev.sigstore.cosign/certificate")) };
+        assert.equal(rejection(() => verifyLegacySignature(noCert, digest, options)).reason, "CERTIFICATE");
+        const fulcioRoots = await readPemCertificates(join(SUITE, "fixtures/fulcio_v1.crt.pem"));
+        assert.equal(rejection(() => verifyDir(dir, digest, { ...options, pki: { ...pki, roots: fulcioRoots } })).reason, "CERTIFICATE");
+        // The intermediate is also in the layer's chain annotation (untrusted, a path element only): the roots alone suffice.
+        assert.equal(verifyDir(dir, digest, { ...options, pki: { ...pki, intermediates: [] } }).verified.length, 1);
+        // Without it anywhere, no path reaches the root.
+        const chainless = { ...sig!, annotations: Object.fromEntries(Object.entries(sig!.annotations).filter(([k]) => k !== "dev.sigstore.cosign/chain")) };
+        assert.equal(rejection(() => verifyLegacySignature(chainless, digest, { ...options, pki: { ...pki, intermediates: [] } })).reason, "CERTIFICATE");
+        assert.equal(verifyLegacySignature(chainless, digest, options).payload.critical !== undefined, true);
+        // Another image's digest: the payload names this one.
+        assert.equal(rejection(() => verifyDir(dir, `sha256:${"0".repeat(64)}`, options)).reason, "DIGEST_MISMATCH");
+      });
       return;
     }
     test(name, () => {

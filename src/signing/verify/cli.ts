@@ -1,8 +1,10 @@
 import type { Command } from "commander";
-import { examples, notBuiltYet, type CliApp } from "../../cli/registry.ts";
+import { examples, type CliApp } from "../../cli/registry.ts";
 import type { CommandContext } from "../../cli/context.ts";
 import { UsageError, VerificationFailedError } from "../../errors.ts";
 import type { VerificationPolicy } from "./policy.ts";
+import { registerVerifyModelCommand } from "../model/cli.ts";
+import { registerVerifyProvenanceCommand } from "../../attest/provenance-cli.ts";
 
 /** The options `verify blob` and `verify-bundle` share. */
 interface VerifyOptions {
@@ -69,6 +71,10 @@ interface VerifyImageOptions extends Omit<VerifyOptions, "key" | "bundle" | "sta
   annotations: string[];
   insecureRegistry?: string[];
   attestationType?: string;
+  gpgKeyring?: string;
+  signatureDir?: string;
+  caRoots?: string;
+  caIntermediates?: string;
 }
 
 /**
@@ -76,6 +82,8 @@ interface VerifyImageOptions extends Omit<VerifyOptions, "key" | "bundle" | "sta
  * stderr; no satisfying signature is exit 1 with the reason code, bad flags and unreadable keys exit 2.
  */
 async function runImageVerification(image: string, o: VerifyImageOptions, ctx: CommandContext): Promise<void> {
+  if (o.gpgKeyring !== undefined || o.signatureDir !== undefined) return runOpenPgpImageVerification(image, o, ctx);
+  if (o.caRoots !== undefined || o.caIntermediates !== undefined) return runPrivatePkiImageVerification(image, o, ctx);
   const [{ readPublicKey }, { checkPolicyFlags, policyFromOptions }, { loadTrustedRoot }, { verifyImage, imageReferenceArgument }, { networkTimeoutsFromConfig }] = await Promise.all([
     import("./key.ts"),
     import("./policy.ts"),
@@ -123,10 +131,8 @@ async function runImageVerification(image: string, o: VerifyImageOptions, ctx: C
       ),
     ];
   } else {
-    policies =
-      keys !== undefined
-        ? await Promise.all(keys.map(async (k) => policyFromOptions({ ...o, key: await readPublicKey(k, keyOptions) })))
-        : [policyFromOptions({ ...o, key: undefined })];
+    const { imagePoliciesFromFlags } = await import("./image-policies.ts");
+    policies = await imagePoliciesFromFlags({ ...o, key: keys ?? [] }, keyOptions);
   }
   const trust = await loadTrustedRoot(o.trustedRoot ?? config.signing.trusted_root);
   if (o.attestationType !== undefined) {
@@ -138,6 +144,8 @@ async function runImageVerification(image: string, o: VerifyImageOptions, ctx: C
         trustRoot: trust.root,
         annotations,
         registry: { env: process.env, timeouts, ...(o.insecureRegistry !== undefined ? { insecureRegistries: o.insecureRegistry } : {}) },
+        // As `attest` and cosign: legacy attestations stored in another repository.
+        ...(process.env.COSIGN_REPOSITORY ? { signatureRepository: process.env.COSIGN_REPOSITORY } : {}),
       });
       const n = result.verified.length;
       ctx.notice(`verified ${image} (${result.imageDigest}): ${n} attestation${n === 1 ? "" : "s"} of type ${predicateType} satisfy the policy (${result.verified.map((v) => v.format).join(", ")})`);
@@ -171,6 +179,92 @@ async function runImageVerification(image: string, o: VerifyImageOptions, ctx: C
   }
 }
 
+/**
+ * `verify image --gpg-keyring FILE --signature-dir DIR`: containers/image OpenPGP simple signatures
+ * (skopeo/podman `signedBy`), read from the lookaside directory; the verified payloads as JSON.
+ */
+async function runOpenPgpImageVerification(image: string, o: VerifyImageOptions, ctx: CommandContext): Promise<void> {
+  if (o.gpgKeyring === undefined || o.signatureDir === undefined) throw new UsageError("verify image: --gpg-keyring and --signature-dir go together (OpenPGP simple signatures in a lookaside directory)");
+  const cosignFlags = [o.certificateIdentity, o.certificateIdentityRegexp, o.certificateOidcIssuer, o.certificateOidcIssuerRegexp, o.policy, o.attestationType, o.trustedRoot, o.insecureIgnoreTlog].some((f) => f !== undefined);
+  if (o.key.length > 0 || cosignFlags || o.annotations.length > 0) {
+    throw new UsageError("verify image: --gpg-keyring verifies OpenPGP simple signatures; --key, identity, -a, --policy, --attestation-type and --trusted-root are for cosign signatures");
+  }
+  const [{ verifyImageOpenPgp }, { networkTimeoutsFromConfig }] = await Promise.all([import("../verify-image-openpgp.ts"), import("../../io/timeouts.ts")]);
+  const { config } = await ctx.config();
+  try {
+    const result = await verifyImageOpenPgp(image, {
+      keyringPath: o.gpgKeyring,
+      signatureDir: o.signatureDir,
+      registry: { env: process.env, timeouts: networkTimeoutsFromConfig(config.timeouts), insecureRegistries: [...config.image.insecure_registries, ...(o.insecureRegistry ?? [])] },
+    });
+    const n = result.verified.length;
+    ctx.notice(`verified ${image} (${result.imageDigest}): ${n} OpenPGP signature${n === 1 ? "" : "s"} by ${[...new Set(result.verified.map((v) => v.signingKeyId))].join(", ")}`);
+    await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.json))}\n`);
+  } catch (e) {
+    if (e instanceof VerificationFailedError) {
+      throw new VerificationFailedError(`verify image: ${image}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
+    }
+    throw e;
+  }
+}
+
+/**
+ * `verify image --ca-roots FILE [--ca-intermediates FILE] --certificate-identity ID --insecure-ignore-tlog`:
+ * legacy signatures made with a certificate from a private PKI (no Fulcio, no Rekor), as cosign's
+ * `--ca-roots` and containers/image's `pki` requirement verify them (verify/private-pki.ts).
+ */
+async function runPrivatePkiImageVerification(image: string, o: VerifyImageOptions, ctx: CommandContext): Promise<void> {
+  if (o.caRoots === undefined) throw new UsageError("verify image: --ca-intermediates needs --ca-roots");
+  if (o.key.length > 0 || o.policy !== undefined || o.attestationType !== undefined || o.trustedRoot !== undefined) {
+    throw new UsageError("verify image: --ca-roots verifies private-PKI certificates; --key, --policy, --attestation-type and --trusted-root cannot be used with it");
+  }
+  const [{ matcher }, { readPemCertificates }, { verifyImage, imageReferenceArgument }, { networkTimeoutsFromConfig }] = await Promise.all([
+    import("./policy.ts"),
+    import("./private-pki.ts"),
+    import("../verify-image.ts"),
+    import("../../io/timeouts.ts"),
+  ]);
+  const subject = matcher(o.certificateIdentity, o.certificateIdentityRegexp, "--certificate-identity");
+  if (subject === undefined) throw new UsageError("verify image --ca-roots: give --certificate-identity or --certificate-identity-regexp (a subject alternative name of the signing certificate)");
+  const issuer = matcher(o.certificateOidcIssuer, o.certificateOidcIssuerRegexp, "--certificate-oidc-issuer");
+  if (o.insecureIgnoreTlog !== true) {
+    throw new UsageError("verify image --ca-roots: private-PKI signatures are verified without a transparency log; say so with --insecure-ignore-tlog (as cosign)");
+  }
+  imageReferenceArgument(image);
+  const annotations: Record<string, string> = {};
+  for (const a of o.annotations) {
+    const eq = a.indexOf("=");
+    if (eq <= 0) throw new UsageError(`-a ${a}: expected key=value`);
+    annotations[a.slice(0, eq)] = a.slice(eq + 1);
+  }
+  const pki = {
+    roots: await readPemCertificates(o.caRoots),
+    intermediates: o.caIntermediates !== undefined ? await readPemCertificates(o.caIntermediates) : [],
+    subject,
+    ...(issuer !== undefined ? { issuer } : {}),
+  };
+  const { config } = await ctx.config();
+  const { publicGoodTrustedRoot } = await import("../trust-root.ts");
+  try {
+    const result = await verifyImage(image, {
+      policies: [],
+      pki,
+      trustRoot: publicGoodTrustedRoot().root, // unused: no Fulcio, no log
+      annotations,
+      registry: { env: process.env, timeouts: networkTimeoutsFromConfig(config.timeouts), ...(o.insecureRegistry !== undefined ? { insecureRegistries: o.insecureRegistry } : {}) },
+      ...(process.env.COSIGN_REPOSITORY ? { signatureRepository: process.env.COSIGN_REPOSITORY } : {}),
+    });
+    const n = result.verified.length;
+    ctx.notice(`verified ${image} (${result.imageDigest}): ${n} signature${n === 1 ? "" : "s"} by a certificate of the given CA roots (no transparency log)`);
+    await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.payload))}\n`);
+  } catch (e) {
+    if (e instanceof VerificationFailedError) {
+      throw new VerificationFailedError(`verify image: ${image}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
+    }
+    throw e;
+  }
+}
+
 function addVerifyOptions(cmd: Command): Command {
   return cmd
     .option("--bundle <file>", "the Sigstore bundle (v0.1–v0.3) to verify")
@@ -188,7 +282,7 @@ export function registerVerifyCommands(app: CliApp): void {
   const verify = app.program
     .command("verify")
     .description("Verify signatures; fails closed (exit 1) on anything short of a valid signature.")
-    .summary("verify a blob or an image (model: not built yet)");
+    .summary("verify a blob, an image or a model");
 
   addVerifyOptions(
     verify
@@ -231,12 +325,17 @@ export function registerVerifyCommands(app: CliApp): void {
     .option("--insecure-ignore-tlog", "with --key: accept signatures without a Rekor SET or timestamp (a keyed signature not uploaded to a log)")
     .option("--policy <file>", "a policy file (YAML/JSON): per image glob, the keys or identities that must have signed (instead of --key and identity flags)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
+    .option("--ca-roots <file>", "private PKI (cosign's flag): PEM root certificates a legacy signature's certificate must chain to, instead of Fulcio; needs --certificate-identity and --insecure-ignore-tlog")
+    .option("--ca-intermediates <file>", "with --ca-roots: PEM intermediate certificates (the signature's chain annotation is also used)")
+    .option("--gpg-keyring <file>", "verify containers/image OpenPGP simple signatures (sign image --gpg-key, skopeo --sign-by) with the keys of this keyring (binary or armored), instead of cosign signatures")
+    .option("--signature-dir <dir>", "with --gpg-keyring: the lookaside directory (registries.d lookaside: file:///DIR) holding <repo>@sha256=<hex>/signature-N")
     .option("--attestation-type <type>", "verify attestations (tollgate attest, cosign attest) of this predicate type instead of signatures: cyclonedx, spdx, slsaprovenance1, vuln, custom… or a URI; prints the verified in-toto statements as a JSON array")
     .addHelpText(
       "after",
       examples(
         "tollgate verify image --key cosign.pub registry:127.0.0.1:5000/app:1",
         "tollgate verify image --key cosign.pub --attestation-type cyclonedx registry:127.0.0.1:5000/app:1",
+        "tollgate verify image --gpg-keyring release.gpg --signature-dir /var/lib/containers/sigstore 127.0.0.1:5000/app:1",
         "tollgate verify image --policy deploy-policy.yaml registry.example.com/team/app:1   # images: [{match: 'registry.example.com/team/*', keys: [release.pub]}]",
         "tollgate verify image --key cosign.pub --insecure-ignore-tlog -a env=prod registry:127.0.0.1:5000/app@sha256:…",
         "tollgate verify image --certificate-identity-regexp '^https://github.com/acme/' \\\n      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:1",
@@ -244,17 +343,8 @@ export function registerVerifyCommands(app: CliApp): void {
     )
     .action(app.action(([image]: [string], options, ctx) => runImageVerification(image, options as unknown as VerifyImageOptions, ctx)));
 
-  for (const [name, what, ex] of [
-    ["model", "a model artifact's signature", "tollgate verify model --signature model.sig --key signing-key-pub.pem ./model-dir"],
-  ] as const) {
-    notBuiltYet(verify.command(name), `verify ${what}`)
-      .description(`verify ${what}`)
-      .argument("<artifact>", "what to verify")
-      .option("--key <ref>", "public key file, pkcs11:… URI or vault://… key")
-      .option("--signature <path>", "signature or bundle file")
-      .addHelpText("after", examples(ex))
-      .action(app.notBuilt(`verify ${name}`));
-  }
+  registerVerifyModelCommand(verify, app);
+  registerVerifyProvenanceCommand(app, verify);
 
   addVerifyOptions(
     app.program

@@ -43,7 +43,8 @@ function compile(pattern: string, flag: string): RegExp {
   }
 }
 
-function matcher(exact: string | undefined, regexp: string | undefined, flag: string): Matcher | undefined {
+/** An exact value or an (unanchored, as cosign) regexp from a flag pair; both is a usage error, neither undefined. */
+export function matcher(exact: string | undefined, regexp: string | undefined, flag: string): Matcher | undefined {
   if (exact !== undefined && regexp !== undefined) throw new UsageError(`give ${flag} or ${flag}-regexp, not both`);
   if (exact !== undefined) {
     if (exact === "") throw new UsageError(`${flag} is empty`);

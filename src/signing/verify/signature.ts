@@ -80,10 +80,14 @@ export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): S
     throw verificationFailure("BUNDLE", "the in-toto statement has no subject list");
   }
   const wanted = artifactDigest(artifact, "sha256")?.toString("hex");
+  // A file also matches a sha512 subject (npm's provenance names the tarball by its sha512 only).
+  const wanted512 = artifact.kind === "file" ? artifactDigest(artifact, "sha512")?.toString("hex") : undefined;
   const subjects = statement.subject as unknown[];
   const match = subjects.some((s) => {
-    const d = (s as { digest?: { sha256?: unknown } } | null)?.digest?.sha256;
-    return typeof d === "string" && d.toLowerCase() === wanted;
+    const digest = (s as { digest?: { sha256?: unknown; sha512?: unknown } } | null)?.digest;
+    const d = digest?.sha256;
+    const d512 = digest?.sha512;
+    return (typeof d === "string" && d.toLowerCase() === wanted) || (wanted512 !== undefined && typeof d512 === "string" && d512.toLowerCase() === wanted512);
   });
   if (!match) {
     throw verificationFailure(
