@@ -13,16 +13,9 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { crc32, inflateRawSync } from "node:zlib";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
+import { checkDirectoryPlace, findEndRecord, parseCentralDirectory, parseZip64EndRecord, zip64RecordOffset, ZIP_LOCAL_SIG, ZIP_TAIL_BYTES, ZipFormatError, type ZipDirectoryEntry } from "../io/zip-directory.ts";
 
-export interface ZipEntryInfo {
-  name: string;
-  method: number;
-  flags: number;
-  crc: number;
-  compressedSize: number;
-  size: number;
-  localOffset: number;
-}
+export type ZipEntryInfo = ZipDirectoryEntry;
 
 export interface ZipLimits {
   maxEntries: number;
@@ -32,11 +25,6 @@ export interface ZipLimits {
   maxDirectoryBytes?: number;
 }
 
-const EOCD_SIG = 0x06054b50;
-const EOCD64_LOCATOR_SIG = 0x07064b50;
-const EOCD64_SIG = 0x06064b50;
-const CD_SIG = 0x02014b50;
-const LOCAL_SIG = 0x04034b50;
 const WINDOW = 4 * 1024 * 1024;
 
 function readAt(fd: number, length: number, position: number): Buffer {
@@ -50,93 +38,28 @@ function readAt(fd: number, length: number, position: number): Buffer {
   return got === length ? buf : buf.subarray(0, got);
 }
 
-function u64(buf: Buffer, at: number): number {
-  const v = buf.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError("64-bit value out of range");
-  return Number(v);
-}
-
 /** Reads the central directory: the entries in directory order. */
 export function readZipDirectory(fd: number, fileSize: number, path: string, limits: ZipLimits): ZipEntryInfo[] {
   const bad = (what: string): never => {
     throw new InputError(`not a valid zip archive (${what})`, { file: path });
   };
-  if (fileSize < 22) bad("too short");
-  const tailLen = Math.min(fileSize, 22 + 65535);
-  const tail = readAt(fd, tailLen, fileSize - tailLen);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === EOCD_SIG) {
-      eocd = i;
-      break;
-    }
+  try {
+    const tail = readAt(fd, Math.min(fileSize, ZIP_TAIL_BYTES), fileSize - Math.min(fileSize, ZIP_TAIL_BYTES));
+    let end = findEndRecord(tail, fileSize);
+    if (end.zip64LocatorAt !== undefined) end = parseZip64EndRecord(readAt(fd, 56, zip64RecordOffset(readAt(fd, 20, end.zip64LocatorAt), fileSize)));
+    if (end.count > limits.maxEntries) throw new LimitExceededError(`${path}: ${end.count} entries, more than the limit of ${limits.maxEntries}`);
+    const maxDirectoryBytes = limits.maxDirectoryBytes ?? 512 * 1024 * 1024;
+    if (end.cdSize > maxDirectoryBytes) throw new LimitExceededError(`${path}: central directory of ${end.cdSize} bytes`);
+    checkDirectoryPlace(end, fileSize, { maxEntries: limits.maxEntries, maxDirectoryBytes });
+    const cd = readAt(fd, end.cdSize, end.cdOffset);
+    if (cd.length !== end.cdSize) bad("truncated central directory");
+    const entries = parseCentralDirectory(cd, end.count);
+    for (const e of entries) if (e.localOffset + 30 > end.cdOffset) bad(`entry ${e.name} starts outside the data area`);
+    return entries;
+  } catch (e) {
+    if (e instanceof ZipFormatError) bad(e.message);
+    throw e;
   }
-  if (eocd < 0) bad("no end of central directory record");
-  let count = tail.readUInt16LE(eocd + 10);
-  let cdSize = tail.readUInt32LE(eocd + 12);
-  let cdOffset = tail.readUInt32LE(eocd + 16);
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    // zip64: the locator sits just before the end record
-    const locAt = fileSize - tailLen + eocd - 20;
-    if (locAt < 0) bad("zip64 locator missing");
-    const loc = readAt(fd, 20, locAt);
-    if (loc.length < 20 || loc.readUInt32LE(0) !== EOCD64_LOCATOR_SIG) bad("zip64 locator missing");
-    const recAt = u64(loc, 8);
-    if (recAt + 56 > fileSize) bad("zip64 end record outside the file");
-    const rec = readAt(fd, 56, recAt);
-    if (rec.readUInt32LE(0) !== EOCD64_SIG) bad("zip64 end record signature");
-    count = u64(rec, 32);
-    cdSize = u64(rec, 40);
-    cdOffset = u64(rec, 48);
-  }
-  if (count > limits.maxEntries) throw new LimitExceededError(`${path}: ${count} entries, more than the limit of ${limits.maxEntries}`);
-  if (cdOffset + cdSize > fileSize) bad("central directory outside the file");
-  if (cdSize > (limits.maxDirectoryBytes ?? 512 * 1024 * 1024)) throw new LimitExceededError(`${path}: central directory of ${cdSize} bytes`);
-  const cd = readAt(fd, cdSize, cdOffset);
-  if (cd.length !== cdSize) bad("truncated central directory");
-  const entries: ZipEntryInfo[] = [];
-  let p = 0;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== CD_SIG) bad(`central directory record ${i}`);
-    const flags = cd.readUInt16LE(p + 8);
-    const method = cd.readUInt16LE(p + 10);
-    const crc = cd.readUInt32LE(p + 16);
-    let compressedSize = cd.readUInt32LE(p + 20);
-    let size = cd.readUInt32LE(p + 24);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    let localOffset = cd.readUInt32LE(p + 42);
-    const end = p + 46 + nameLen + extraLen + commentLen;
-    if (end > cd.length) bad(`central directory record ${i} overruns the directory`);
-    const name = cd.toString(flags & 0x800 ? "utf8" : "latin1", p + 46, p + 46 + nameLen);
-    if (size === 0xffffffff || compressedSize === 0xffffffff || localOffset === 0xffffffff) {
-      let e = p + 46 + nameLen;
-      const extraEnd = e + extraLen;
-      while (e + 4 <= extraEnd) {
-        const id = cd.readUInt16LE(e);
-        const len = cd.readUInt16LE(e + 2);
-        if (e + 4 + len > extraEnd) bad(`zip64 extra field of ${name}`);
-        if (id === 0x0001) {
-          let q = e + 4;
-          const take = (): number => {
-            if (q + 8 > e + 4 + len) bad(`zip64 extra field of ${name}`);
-            const v = u64(cd, q);
-            q += 8;
-            return v;
-          };
-          if (size === 0xffffffff) size = take();
-          if (compressedSize === 0xffffffff) compressedSize = take();
-          if (localOffset === 0xffffffff) localOffset = take();
-        }
-        e += 4 + len;
-      }
-    }
-    if (localOffset + 30 > cdOffset) bad(`entry ${name} starts outside the data area`);
-    entries.push({ name, method, flags, crc, compressedSize, size, localOffset });
-    p = end;
-  }
-  return entries;
 }
 
 /**
@@ -185,7 +108,7 @@ export function forEachZipEntry(path: string, want: (e: ZipEntryInfo) => boolean
         return window.subarray(start - winStart, start - winStart + len);
       };
       const head = need(e.localOffset, 30);
-      if (head.readUInt32LE(0) !== LOCAL_SIG) throw new InputError(`${e.name}: local header signature missing`, { file: path });
+      if (head.readUInt32LE(0) !== ZIP_LOCAL_SIG) throw new InputError(`${e.name}: local header signature missing`, { file: path });
       if (head.readUInt16LE(8) !== e.method) throw new InputError(`${e.name}: local header and directory disagree on the method`, { file: path });
       const dataStart = e.localOffset + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
       const raw = need(dataStart, e.compressedSize);
