@@ -1,22 +1,13 @@
-import { Option } from "commander";
 import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
+import { addSigstoreOptions, sigstoreSettings } from "../signing/sigstore-options.ts";
 import { registerAttestProvenanceCommands } from "./provenance-cli.ts";
-
-/** `--tlog-upload`, `--tlog-upload=false` (cosign's spelling) or `--no-tlog-upload`. */
-function parseBoolean(flag: string): (value: string) => boolean {
-  return (value) => {
-    if (value === "true" || value === "1") return true;
-    if (value === "false" || value === "0") return false;
-    throw new UsageError(`${flag}: expected true or false, not ${JSON.stringify(value)}`);
-  };
-}
 
 /** `tollgate attest`: an in-toto attestation about a container image, signed and stored as cosign does. */
 export function registerAttestCommands(app: CliApp): void {
   const attest = app.program.command("attest");
   registerAttestProvenanceCommands(app, attest);
-  attest
+  addSigstoreOptions(attest, { timestamps: false })
     .summary("attest a container image: a signed in-toto statement (SBOM, SLSA provenance…) stored as cosign does")
     .description(
       "Wrap a predicate (an SBOM, SLSA provenance, a vulnerability report, any JSON) in an in-toto statement about the " +
@@ -32,11 +23,6 @@ export function registerAttestCommands(app: CliApp): void {
     .option("--type <type>", "cyclonedx, spdx, spdxjson, slsaprovenance, slsaprovenance02, slsaprovenance1, vuln, openvex, link, custom, or a predicate type URI", "custom")
     .option("--key <ref>", "the signing key (default: signing.key in tollgate.yaml)")
     .option("--bundle-format", "cosign v3's format: a Sigstore bundle as an OCI 1.1 referrer instead of the .att tag")
-    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
-    .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
-    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
-    .option("--fulcio-url <url>", "keyless: Fulcio (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
-    .option("--identity-token <token-or-file>", "keyless: the OIDC token, or a file holding it (default: SIGSTORE_ID_TOKEN, else the GitHub Actions job's token)")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .addHelpText(
       "after",
@@ -52,11 +38,8 @@ export function registerAttestCommands(app: CliApp): void {
         const { config } = await ctx.config();
         // Without a key: keyless, as cosign attest (a Fulcio certificate for the OIDC identity, a Rekor entry).
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
-        const identityToken = options["identityToken"] as string | undefined;
-        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
-        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
+        const { tlogUpload, rekorUrl, fulcioUrl, identityToken } = sigstoreSettings(options, config.signing, keyRef, { timestamps: false });
         const signatureRepository = process.env.COSIGN_REPOSITORY;
-        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
         const [{ attestImage }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([
           import("../signing/attest-image.ts"),
           import("../signing/keys/password.ts"),
@@ -74,7 +57,7 @@ export function registerAttestCommands(app: CliApp): void {
           // As cosign: legacy attestations stored in another repository.
           ...(signatureRepository ? { signatureRepository } : {}),
           bundleFormat: options["bundleFormat"] === true,
-          tlogUpload: (options["tlogUpload"] as boolean | undefined) ?? true,
+          tlogUpload,
           ...(rekorUrl !== undefined ? { rekorUrl } : {}),
           registry: { env: process.env, timeouts, insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },
           env: process.env,

@@ -4,6 +4,7 @@
  * actions (intoto-validate.ts, provenance.ts, verify-provenance.ts).
  */
 import { Option, type Command } from "commander";
+import { addSigstoreOptions, sigstoreSettings } from "../signing/sigstore-options.ts";
 import { examples, type CliApp } from "../cli/registry.ts";
 import { InputError, UsageError, VerificationFailedError } from "../errors.ts";
 
@@ -23,14 +24,6 @@ async function readDocument(path: string): Promise<string> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseBoolean(flag: string): (value: string) => boolean {
-  return (value) => {
-    if (value === "true" || value === "1") return true;
-    if (value === "false" || value === "0") return false;
-    throw new UsageError(`${flag}: expected true or false, not ${JSON.stringify(value)}`);
-  };
 }
 
 /** `attest validate` and `attest provenance`, added to the `attest` command. */
@@ -67,7 +60,7 @@ export function registerAttestProvenanceCommands(app: CliApp, attest: Command): 
     );
 
   const provenance = attest.command("provenance");
-  provenance
+  addSigstoreOptions(provenance)
     .summary("SLSA v1.0 build provenance for files or an image, from the CI environment, signed (keyless in CI)")
     .description(
       "Write SLSA v1.0 build provenance (an in-toto Statement v1, predicate https://slsa.dev/provenance/v1) for the " +
@@ -83,12 +76,6 @@ export function registerAttestProvenanceCommands(app: CliApp, attest: Command): 
     .option("--key <ref>", "sign with this key (a key file, pkcs11:…, hashivault://…, awskms://…, gcpkms://…); default: keyless when an OIDC token is at hand, else signing.key in tollgate.yaml")
     .option("--keyless", "sign keyless even without a token in sight (fails if none can be had)")
     .option("--builder-id <uri>", "outside CI: the builder vouching for a local build")
-    .option("--identity-token <token-or-file>", "keyless: the OIDC token (else SIGSTORE_ID_TOKEN, else GitHub Actions)")
-    .option("--fulcio-url <url>", "keyless: Fulcio (default https://fulcio.sigstore.dev)")
-    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
-    .option("--tsa-url <url>", "an RFC 3161 timestamp authority")
-    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true)").argParser(parseBoolean("--tlog-upload")))
-    .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
     .option("--bundle-format", "registry image: push a Sigstore bundle referrer instead of the .att tag")
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .addHelpText(
@@ -111,7 +98,7 @@ export function registerAttestProvenanceCommands(app: CliApp, attest: Command): 
         const identityTokenFlag = options["identityToken"] as string | undefined;
         const tokenAtHand = options["keyless"] === true || keylessAvailable({ env: process.env, ...(identityTokenFlag !== undefined ? { identityToken: identityTokenFlag } : {}) });
         const keyRef = (options["key"] as string | undefined) ?? (tokenAtHand ? undefined : config.signing.key);
-        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
+        const sigstore = sigstoreSettings(options, config.signing, keyRef);
         const [{ attestProvenance }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([
           import("./provenance.ts"),
           import("../signing/keys/password.ts"),
@@ -126,11 +113,7 @@ export function registerAttestProvenanceCommands(app: CliApp, attest: Command): 
           signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts },
           ...(options["keyless"] === true ? { keyless: true } : {}),
           ...(options["builderId"] !== undefined ? { builderId: options["builderId"] as string } : {}),
-          ...(options["identityToken"] !== undefined ? { identityToken: options["identityToken"] as string } : {}),
-          ...(options["fulcioUrl"] !== undefined ? { fulcioUrl: options["fulcioUrl"] as string } : {}),
-          ...(rekorUrl !== undefined ? { rekorUrl } : {}),
-          ...(options["tsaUrl"] !== undefined ? { tsaUrl: options["tsaUrl"] as string } : {}),
-          tlogUpload: (options["tlogUpload"] as boolean | undefined) ?? true,
+          ...sigstore,
           ...(options["bundleFormat"] === true ? { bundleFormat: true } : {}),
           registry: { env: process.env, timeouts, insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },
           env: process.env,

@@ -2,22 +2,15 @@ import { Option } from "commander";
 import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
 import { registerSignModelCommand } from "./model/cli.ts";
-
-/** `--tlog-upload`, `--tlog-upload=false` (cosign's spelling) or `--no-tlog-upload`. */
-function parseBoolean(flag: string): (value: string) => boolean {
-  return (value) => {
-    if (value === "true" || value === "1") return true;
-    if (value === "false" || value === "0") return false;
-    throw new UsageError(`${flag}: expected true or false, not ${JSON.stringify(value)}`);
-  };
-}
+import { addSigstoreOptions, sigstoreSettings } from "./sigstore-options.ts";
 
 /** `tollgate sign blob|image|model`: every signing event is written to the audit log. */
 export function registerSignCommands(app: CliApp): void {
   const sign = app.program.command("sign").description("Sign artifacts; every signing event is written to the audit log.").summary("sign a blob, a container image or a model");
 
-  sign
-    .command("blob")
+  addSigstoreOptions(
+    sign
+      .command("blob")
     .summary("sign a file into a Sigstore bundle v0.3, with a key or keyless")
     .description(
       "sign a file into a Sigstore bundle v0.3 (as cosign sign-blob --bundle): with --key, any key reference " +
@@ -30,13 +23,8 @@ export function registerSignCommands(app: CliApp): void {
     .option("--key <ref>", "the signing key (default: signing.key in tollgate.yaml; none: keyless)")
     .option("--bundle <path>", "write the Sigstore bundle here (required, as in cosign v3)")
     .option("--in-toto", "sign an in-toto Statement v1 (subject: the file's name and sha256) in a DSSE envelope instead of the file itself")
-    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
-    .addOption(new Option("--no-tlog-upload", "no Rekor entry (keyless then needs --tsa-url)"))
-    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
-    .option("--fulcio-url <url>", "Fulcio, for keyless signing (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
-    .option("--tsa-url <url>", "an RFC 3161 timestamp authority (default: signing.tsa_url; none: no timestamp)")
+  )
     .addOption(new Option("--timestamp-server-url <url>", "cosign's name for --tsa-url").hideHelp())
-    .option("--identity-token <token>", "the OIDC token for keyless signing, or a file holding it (else SIGSTORE_ID_TOKEN, else GitHub Actions)")
     .addHelpText(
       "after",
       examples(
@@ -54,12 +42,9 @@ export function registerSignCommands(app: CliApp): void {
         if (tsaA !== undefined && tsaB !== undefined && tsaA !== tsaB) throw new UsageError("--tsa-url and --timestamp-server-url name different servers; give one");
         const { config } = await ctx.config();
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
-        const tlogFlag = options["tlogUpload"] as boolean | undefined;
-        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
-        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
+        const sigstore = sigstoreSettings(options, config.signing, keyRef);
         const tsaUrl = tsaA ?? tsaB ?? config.signing.tsa_url;
-        const identityToken = options["identityToken"] as string | undefined;
-        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
+        if (tsaUrl !== undefined) sigstore.tsaUrl = tsaUrl;
 
         const [{ signBlob }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([import("./sign-blob.ts"), import("./keys/password.ts"), import("../io/timeouts.ts")]);
         const promptPassword = terminalPasswordPrompt();
@@ -69,12 +54,7 @@ export function registerSignCommands(app: CliApp): void {
           bundlePath,
           ...(keyRef !== undefined ? { keyRef, signerOptions: { env: process.env, ...(promptPassword ? { promptPassword } : {}), config: config.signing as Record<string, unknown>, timeouts } } : {}),
           inToto: options["inToto"] === true,
-          // `--tlog-upload` alone parses as true; `--no-tlog-upload` as false.
-          tlogUpload: tlogFlag ?? true,
-          ...(rekorUrl !== undefined ? { rekorUrl } : {}),
-          ...(fulcioUrl !== undefined ? { fulcioUrl } : {}),
-          ...(tsaUrl !== undefined ? { tsaUrl } : {}),
-          ...(identityToken !== undefined ? { identityToken } : {}),
+          ...sigstore,
           env: process.env,
           audit: { env: process.env, config },
         });
@@ -84,8 +64,9 @@ export function registerSignCommands(app: CliApp): void {
       }),
     );
 
-  sign
-    .command("image")
+  addSigstoreOptions(
+    sign
+      .command("image")
     .summary("sign a container image in its registry, as cosign does (the sha256-<hex>.sig tag)")
     .description(
       "sign a container image in its registry, in cosign's tag-based layout: the reference is resolved to its manifest " +
@@ -100,12 +81,9 @@ export function registerSignCommands(app: CliApp): void {
     .argument("<image>", "the image: registry/repo:tag or registry/repo@sha256:… (a registry: prefix is accepted)")
     .option("--key <ref>", "the signing key (default: signing.key in tollgate.yaml)")
     .option("-a, --annotations <key=value>", "an annotation in the signed payload (its optional object); repeatable", (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .option("--bundle-format", "cosign v3's format: a Sigstore bundle as an OCI 1.1 referrer instead of the .sig tag")
-    .addOption(new Option("--tlog-upload [bool]", "add a Rekor entry (default true, as cosign)").argParser(parseBoolean("--tlog-upload")))
-    .addOption(new Option("--no-tlog-upload", "no Rekor entry"))
-    .option("--rekor-url <url>", "Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
-    .option("--fulcio-url <url>", "keyless: Fulcio (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
-    .option("--identity-token <token-or-file>", "keyless: the OIDC token, or a file holding it (default: SIGSTORE_ID_TOKEN, else the GitHub Actions job's token)")
+    .option("--bundle-format", "cosign v3's format: a Sigstore bundle as an OCI 1.1 referrer instead of the .sig tag"),
+    { timestamps: false },
+  )
     .option("--insecure-registry <host...>", "registries reached over plain HTTP (localhost and 127.0.0.0/8 always are)")
     .option("--gpg-key <file>", "sign with this OpenPGP private key (armored; password from TOLLGATE_PASSWORD) as containers/image simple signing (skopeo/podman signedBy), instead of --key")
     .option("--signature-dir <dir>", "with --gpg-key: the lookaside directory (registries.d lookaside: file:///DIR) that receives <repo>@sha256=<hex>/signature-N")
@@ -145,11 +123,7 @@ export function registerSignCommands(app: CliApp): void {
         if (signatureDir !== undefined) throw new UsageError("sign image: --signature-dir is for --gpg-key signatures");
         // Without a key: keyless, as cosign (a Fulcio certificate for the OIDC identity, a Rekor entry).
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
-        const identityToken = options["identityToken"] as string | undefined;
-        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
-        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
-        const tlogFlag = options["tlogUpload"] as boolean | undefined;
-        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
+        const { tlogUpload, rekorUrl, fulcioUrl, identityToken } = sigstoreSettings(options, config.signing, keyRef, { timestamps: false });
         const [{ signImage, parseAnnotations }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([import("./sign-image.ts"), import("./keys/password.ts"), import("../io/timeouts.ts")]);
         const annotations = parseAnnotations((options["annotations"] as string[] | undefined) ?? []);
         const promptPassword = terminalPasswordPrompt();
@@ -162,7 +136,7 @@ export function registerSignCommands(app: CliApp): void {
             : { ...(identityToken !== undefined ? { identityToken } : {}), ...(fulcioUrl !== undefined ? { fulcioUrl } : {}) }),
           bundleFormat: options["bundleFormat"] === true,
           ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-          tlogUpload: tlogFlag ?? true,
+          tlogUpload,
           ...(rekorUrl !== undefined ? { rekorUrl } : {}),
           ...(signatureRepository ? { signatureRepository } : {}),
           registry: { env: process.env, timeouts, insecureRegistries: [...config.image.insecure_registries, ...((options["insecureRegistry"] as string[] | undefined) ?? [])] },

@@ -4,19 +4,12 @@
  * detached signatures per file (./openpgp.ts). The model code is loaded only when a command runs.
  */
 import { resolve, relative, isAbsolute, sep } from "node:path";
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { examples, type CliApp } from "../../cli/registry.ts";
 import { UsageError } from "../../errors.ts";
+import { addSigstoreOptions, sigstoreSettings } from "../sigstore-options.ts";
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
-
-function parseBoolean(flag: string): (value: string) => boolean {
-  return (value) => {
-    if (value === "true" || value === "1") return true;
-    if (value === "false" || value === "0") return false;
-    throw new UsageError(`${flag}: expected true or false, not ${JSON.stringify(value)}`);
-  };
-}
 
 /**
  * `--ignore-paths` as model_signing's CLI reads them: relative to the working directory (or absolute),
@@ -39,9 +32,10 @@ function addHashingOptions(cmd: Command): Command {
 
 /** Registers `sign model` under `sign`. */
 export function registerSignModelCommand(sign: Command, app: CliApp): void {
-  addHashingOptions(
-    sign
-      .command("model")
+  addSigstoreOptions(
+    addHashingOptions(
+      sign
+        .command("model")
       .summary("sign a model directory: an OpenSSF model signature (model.sig), or OpenPGP signatures per file")
       .description(
         "sign a model directory (or a single model file) as OpenSSF model signing (model_signing v1.x) does: every file " +
@@ -58,14 +52,9 @@ export function registerSignModelCommand(sign: Command, app: CliApp): void {
       .option("--signature <path>", "write the signature here (default: model.sig in the model directory)")
       .option("--signing-certificate <pem>", "the key's certificate (model_signing's certificate method; needs --key)")
       .option("--certificate-chain <pem>", "certificates of the chain after the signing certificate (intermediates, root); repeatable", collect, [] as string[])
-      .addOption(new Option("--tlog-upload [bool]", "keyless: add a Rekor entry (default true)").argParser(parseBoolean("--tlog-upload")))
-      .addOption(new Option("--no-tlog-upload", "keyless: no Rekor entry (then --tsa-url is needed)"))
-      .option("--rekor-url <url>", "keyless: Rekor (default: signing.rekor_url, else https://rekor.sigstore.dev)")
-      .option("--fulcio-url <url>", "keyless: Fulcio (default: signing.fulcio_url, else https://fulcio.sigstore.dev)")
-      .option("--tsa-url <url>", "keyless: an RFC 3161 timestamp authority (default: signing.tsa_url)")
-      .option("--identity-token <token>", "keyless: the OIDC token, or a file holding it (else SIGSTORE_ID_TOKEN, else GitHub Actions)")
       .option("--gpg-key <file>", "OpenPGP: sign every file with this secret key (detached <file>.sig), instead of a model signature")
       .option("--armor", "with --gpg-key: ASCII-armored <file>.asc signatures"),
+    ),
   )
     .addHelpText(
       "after",
@@ -101,13 +90,9 @@ export function registerSignModelCommand(sign: Command, app: CliApp): void {
         if (options["armor"] === true) throw new UsageError("sign model: --armor goes with --gpg-key");
         const { config } = await ctx.config();
         const keyRef = (options["key"] as string | undefined) ?? config.signing.key;
-        const identityToken = options["identityToken"] as string | undefined;
-        if (keyRef !== undefined && identityToken !== undefined) throw new UsageError("--identity-token is for keyless signing; it cannot be used with --key");
+        const sigstore = sigstoreSettings(options, config.signing, keyRef);
         const [{ signModel }, { terminalPasswordPrompt }, { networkTimeoutsFromConfig }] = await Promise.all([import("./sign.ts"), import("../keys/password.ts"), import("../../io/timeouts.ts")]);
         const promptPassword = terminalPasswordPrompt();
-        const rekorUrl = (options["rekorUrl"] as string | undefined) ?? config.signing.rekor_url;
-        const fulcioUrl = (options["fulcioUrl"] as string | undefined) ?? config.signing.fulcio_url;
-        const tsaUrl = (options["tsaUrl"] as string | undefined) ?? config.signing.tsa_url;
         const signingCertificate = options["signingCertificate"] as string | undefined;
         const chain = (options["certificateChain"] as string[] | undefined) ?? [];
         const result = await signModel({
@@ -121,11 +106,7 @@ export function registerSignModelCommand(sign: Command, app: CliApp): void {
           ignorePaths: ignorePathsFromCli(path, (options["ignorePaths"] as string[] | undefined) ?? []),
           ignoreGitPaths: options["ignoreGitPaths"] !== false,
           allowSymlinks: options["allowSymlinks"] === true,
-          tlogUpload: (options["tlogUpload"] as boolean | undefined) ?? true,
-          ...(rekorUrl !== undefined ? { rekorUrl } : {}),
-          ...(fulcioUrl !== undefined ? { fulcioUrl } : {}),
-          ...(tsaUrl !== undefined ? { tsaUrl } : {}),
-          ...(identityToken !== undefined ? { identityToken } : {}),
+          ...sigstore,
           env: process.env,
           audit: { env: process.env, config },
         });
