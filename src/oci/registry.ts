@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { InputError, LimitExceededError, NetworkError, UsageError, VerificationFailedError } from "../errors.ts";
-import { httpRequest, isLoopbackHost, NetworkTimeoutError, readAll, redactSecrets, type HttpResponse, type NetworkTimeouts } from "../io/http.ts";
+import { httpRequest, isLoopbackHost, NetworkTimeoutError, readAll, redactSecrets, type HttpResponse, type NetworkTimeouts, type ResponseHeaders } from "../io/http.ts";
 import { parseImageReference } from "../target/index.ts";
 import { lookupCredentials, type RegistryCredentials } from "./auth.ts";
 import { digestAlgorithm, isDigest, parseJsonDocument, resolveManifest, sha256Digest, verifyDigest, type BlobSource } from "./manifest.ts";
@@ -572,7 +572,7 @@ export class RegistryClient implements BlobSource {
    * GETs every page of a paginated list (tags, referrers): the `Link: <…>; rel="next"` targets,
    * followed on the registry's own origin only, each page bounded by `maxPageBytes`.
    */
-  async *pages(path: string, accept: string | undefined, maxPageBytes: number, what: string): AsyncGenerator<{ body: Buffer; headers: Headers } | undefined> {
+  async *pages(path: string, accept: string | undefined, maxPageBytes: number, what: string): AsyncGenerator<{ body: Buffer; headers: ResponseHeaders } | undefined> {
     let next: string | undefined = path;
     const origin = new URL(this.base).origin;
     for (let page = 0; next !== undefined; page++) {

@@ -5,10 +5,11 @@
  * the artifact's bytes, sigstore-js's own check runs).
  */
 import { constants, createPublicKey, publicDecrypt, type KeyObject } from "node:crypto";
+import { createRequire } from "node:module";
+import type * as NobleNistModule from "@noble/curves/nist.js";
 import type { Bundle } from "@sigstore/bundle";
 import type { SignedEntity } from "@sigstore/verify";
 import { HashAlgorithm } from "@sigstore/protobuf-specs";
-import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { VerificationFailedError } from "../../errors.ts";
 import { artifactDigest, describeArtifact, type ArtifactInput } from "./artifact.ts";
 import { verificationFailure } from "./errors.ts";
@@ -102,6 +103,17 @@ export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): S
   };
 }
 
+type NobleNist = typeof NobleNistModule;
+let noble: NobleNist | undefined;
+/**
+ * @noble/curves, loaded on first use (synchronously: require of an ES module): only digest-only checks
+ * need it, and loading it costs every verification about 65 ms of start-up otherwise.
+ */
+function nobleNist(): NobleNist {
+  noble ??= createRequire(import.meta.url)("@noble/curves/nist.js") as NobleNist;
+  return noble;
+}
+
 /**
  * Verifies a signature over a digest (no rehashing): ECDSA on P-256/P-384/P-521 (DER signature) and
  * RSA PKCS#1 v1.5. Ed25519 signs the message itself, so a digest cannot be checked against it.
@@ -109,6 +121,7 @@ export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): S
 export function verifyDigestSignature(key: KeyObject, digest: Buffer, signature: Buffer, hash: string): boolean {
   if (key.asymmetricKeyType === "ec") {
     const jwk = key.export({ format: "jwk" });
+    const { p256, p384, p521 } = nobleNist();
     const curve = jwk.crv === "P-256" ? p256 : jwk.crv === "P-384" ? p384 : jwk.crv === "P-521" ? p521 : undefined;
     if (curve === undefined || jwk.x === undefined || jwk.y === undefined) return false;
     const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
