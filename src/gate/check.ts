@@ -3,13 +3,11 @@ import type { Octokit } from "@octokit/rest";
 import { appendAll } from "../collect/collect.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import { findDockerfiles, lintDockerfiles, reachesThreshold } from "../lint/index.ts";
-import { databaseDecisions, seenEcosystems } from "../match/coverage.ts";
-import { matchSbom } from "../match/index.ts";
+import { scanTarget } from "../match/scan.ts";
 import type { Decision, Finding, Sbom, Target } from "../model/index.ts";
 import { buildSbom, sbomOptionsFrom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
-import { openVulnDb, resolveDbPath } from "../vulndb/index.ts";
-import { noteSeenEcosystems } from "../vulndb/update.ts";
+import { resolveDbPath } from "../vulndb/index.ts";
 import { formatErrorLine } from "../errors.ts";
 import { redactSecrets } from "../io/text.ts";
 import { networkTimeoutsFromConfig } from "../io/timeouts.ts";
@@ -79,34 +77,27 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   // The VEX documents first: a bad path or document is reported before the expensive stages.
   const vexStatements = await loadVexFiles(config.vex.map((p) => configRelative(p, options, cwd)));
 
-  // 1. SBOM and findings.
+  // 1. SBOM and findings: the one scan pipeline (src/match/scan.ts), unless the caller has them.
   let sbom = options.sbom;
-  if (!sbom) {
-    progress("building the SBOM…");
-    sbom = await buildSbom(target, { ...sbomOptionsFrom(config, { platform: options.platform, insecureRegistries: options.insecureRegistries }), progress });
-  }
   let findings = options.findings;
   const dbDecisions: Decision[] = [];
-  if (!findings && target.kind === "model") {
-    // A model has no package ecosystem: no database to ask, only what was read from its files.
-    findings = [...(sbom.contentFindings ?? [])];
-  } else if (!findings) {
-    progress("matching against the vulnerability database…");
-    const db = await openVulnDb(resolveDbPath(options.db, config, env));
-    try {
-      appendAll(dbDecisions, databaseDecisions(sbom, db, config, now));
-      findings = await matchSbom(sbom, db);
-    } finally {
-      db.close();
-    }
-    // Content findings (unsafe pickles in model files, ...) are judged by the same policy.
-    appendAll(findings, sbom.contentFindings ?? []);
-    // What `db update` downloads by default: the ecosystems scans and checks have seen.
-    await noteSeenEcosystems(
-      seenEcosystems(sbom.components).map((s) => s.key),
-      env,
+  if (!findings) {
+    const scan = await scanTarget(target, {
+      config,
+      dbPath: resolveDbPath(options.db, config, env),
+      ...(sbom ? { sbom } : {}),
+      ...(options.platform !== undefined ? { platform: options.platform } : {}),
+      ...(options.insecureRegistries !== undefined ? { insecureRegistries: options.insecureRegistries } : {}),
       now,
-    );
+      env,
+      progress,
+    });
+    sbom = scan.sbom;
+    findings = scan.findings;
+    appendAll(dbDecisions, scan.databaseDecisions);
+  } else if (!sbom) {
+    progress("building the SBOM…");
+    sbom = await buildSbom(target, { ...sbomOptionsFrom(config, { platform: options.platform, insecureRegistries: options.insecureRegistries }), progress });
   }
 
   // 2. Policy.
@@ -127,108 +118,12 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   }
 
   // 4. Dockerfile lint, for source trees that have Dockerfiles.
-  let lint: CheckResult["lint"];
-  if (target.kind === "dir") {
-    const files = await findDockerfiles(target.path);
-    if (files.length > 0) {
-      progress("linting Dockerfiles…");
-      const lr = await lintDockerfiles(files, config);
-      const seen = new Map<string, number>();
-      lint = {
-        outcome: reachesThreshold(lr.findings, config.lint.fail_on) ? "fail" : "pass",
-        findings: lr.findings.map((f) => {
-          // The file relative to the target in the fingerprint, so that it does not depend on the cwd.
-          const rel = relative(target.path, f.file).split(sep).join("/");
-          const triple = `${f.ruleId}\n${rel}\n${f.message}`;
-          const occurrence = seen.get(triple) ?? 0;
-          seen.set(triple, occurrence + 1);
-          return {
-            rule: f.ruleId,
-            severity: f.severity,
-            file: f.file,
-            line: f.line,
-            message: f.message,
-            failing: reachesThreshold([f], config.lint.fail_on),
-            fix: f.fix,
-            refs: f.refs,
-            fingerprint: lintFindingFingerprint({ rule: f.ruleId, file: rel, message: f.message }, occurrence, key),
-          };
-        }),
-      };
-    }
-  }
+  const lint = target.kind === "dir" ? await dockerfileLintStage(target.path, config, key, progress) : undefined;
 
-  // 5. Triage and issues: on every run, whether the gate passes or fails. A store that cannot be
-  // reached or fails mid-run never changes the gate's result: its error is one notice (and, with
-  // `triage.required`, `triageError` makes the CLI exit 2).
-  let triage: CheckResult["triage"];
-  let triageError: string | undefined;
-  let issues: IssueAction[] = [];
-  if (!options.noTriage) {
-    const baseDir = options.configFile ? dirname(resolve(cwd, options.configFile)) : cwd;
-    const storePath = triageStoreLocation(config.triage.store, env, baseDir);
-    const gh = config.triage.github;
-    const settings = githubSettingsFromEnv(env, gh.repository);
-    const inputs: TriageInput[] = policy.decisions
-      .filter((d) => d.finding && !d.suppressed && (d.outcome === "warn" || d.outcome === "triage"))
-      .map((d) => ({ finding: d.finding! }));
-    const timeouts = networkTimeoutsFromConfig(config.timeouts);
-    let store: TriageStore | undefined;
-    try {
-      store = await openTriageStore(storePath, {
-        repository: config.triage.repository ?? settings.repository ?? "",
-        env,
-        timeouts: { connectMs: timeouts.connectMs, statementMs: timeouts.responseMs, idleMs: timeouts.idleMs },
-      });
-      // Findings still there but not triaged now (waived, VEX'd, failing) are not "fixed".
-      const triaged = new Set(inputs.map((i) => findingFingerprint(i.finding, key)));
-      const stillPresent = new Set(fingerprints.filter((fp): fp is string => fp !== undefined && !triaged.has(fp)));
-      const run = await store.recordRun(key, inputs, now, stillPresent);
-      if (gh.enabled) {
-        const candidates = [...run.firstSeen, ...run.recurring, ...run.reappeared].filter((e) => e.runCount >= config.triage.recurring_after || e.issueNumber !== undefined);
-        const needed = candidates.length > 0 || run.fixed.some((e) => e.issueNumber !== undefined);
-        if (needed && !settings.repository) {
-          notices.push(`GitHub issues skipped: no repository (set triage.github.repository or GITHUB_REPOSITORY)`);
-        } else if (needed && !settings.token && !options.dryRun && !options.octokit) {
-          notices.push(`GitHub issues skipped: GITHUB_TOKEN is not set (${candidates.length} recurring finding(s) would get an issue)`);
-        } else if (needed) {
-          issues = await syncIssues(store, run, {
-            repository: settings.repository!,
-            token: settings.token,
-            baseUrl: settings.baseUrl,
-            labels: gh.labels,
-            recurringAfter: config.triage.recurring_after,
-            dryRun: options.dryRun,
-            octokit: options.octokit,
-            sleep: options.sleep,
-            timeouts,
-          });
-          for (const a of issues) if (a.error) notices.push(`GitHub issue action failed (the gate goes on): ${a.kind} ${a.vulnerabilityId}: ${a.error}`);
-        }
-      }
-      const seen = [...run.firstSeen, ...run.recurring, ...run.reappeared];
-      const fresh = new Map((await store.list({ target: key, repository: store.repository })).map((e) => [e.fingerprint, e]));
-      triage = {
-        store: isPostgresLocation(storePath) ? store.location : relative(cwd, storePath).split(sep).join("/") || storePath,
-        firstSeen: run.firstSeen.length,
-        recurring: run.recurring.length,
-        reappeared: run.reappeared.length,
-        fixed: run.fixed.length,
-        entries: seen.map((e) => {
-          const cur = fresh.get(e.fingerprint) ?? e;
-          // The run count as this run recorded it (other runs of a shared store may have added since);
-          // the status and issue as they are now (the issue sync just above may have set them).
-          return { fingerprint: cur.fingerprint, id: cur.vulnerabilityId, package: cur.package, runCount: e.runCount, status: cur.status, ...(cur.issueNumber !== undefined ? { issueNumber: cur.issueNumber } : {}) };
-        }),
-      };
-    } catch (e) {
-      triage = undefined;
-      triageError = redactSecrets(formatErrorLine(e).split("\n")[0]!);
-      notices.push(`triage store not updated (the gate's result stands${config.triage.required ? "; triage.required: exit 2" : ""}): ${triageError}`);
-    } finally {
-      await store?.close().catch(() => undefined);
-    }
-  }
+  // 5. Triage and issues: on every run, whether the gate passes or fails.
+  const { triage, triageError, issues } = options.noTriage
+    ? { triage: undefined, triageError: undefined, issues: [] as IssueAction[] }
+    : await triageStage(policy.decisions, fingerprints, key, options, notices);
 
   const outcome = policy.outcome === "fail" || lint?.outcome === "fail" ? "fail" : "pass";
   return {
@@ -262,3 +157,118 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
 }
 
 export { shortFingerprint };
+
+/** Lints the Dockerfiles of a source tree with the gate's config; undefined when it has none. */
+async function dockerfileLintStage(root: string, config: TollgateConfig, key: string, progress: (message: string) => void): Promise<CheckResult["lint"]> {
+  const files = await findDockerfiles(root);
+  if (files.length === 0) return undefined;
+  progress("linting Dockerfiles…");
+  const lr = await lintDockerfiles(files, config);
+  const seen = new Map<string, number>();
+  return {
+    outcome: reachesThreshold(lr.findings, config.lint.fail_on) ? "fail" : "pass",
+    findings: lr.findings.map((f) => {
+      // The file relative to the target in the fingerprint, so that it does not depend on the cwd.
+      const rel = relative(root, f.file).split(sep).join("/");
+      const triple = `${f.ruleId}\n${rel}\n${f.message}`;
+      const occurrence = seen.get(triple) ?? 0;
+      seen.set(triple, occurrence + 1);
+      return {
+        rule: f.ruleId,
+        severity: f.severity,
+        file: f.file,
+        line: f.line,
+        message: f.message,
+        failing: reachesThreshold([f], config.lint.fail_on),
+        fix: f.fix,
+        refs: f.refs,
+        fingerprint: lintFindingFingerprint({ rule: f.ruleId, file: rel, message: f.message }, occurrence, key),
+      };
+    }),
+  };
+}
+
+/**
+ * Records the run's triaged findings in the store and applies the GitHub issue rules. A store that
+ * cannot be reached or fails mid-run never changes the gate's result: its error is one notice (and,
+ * with `triage.required`, `triageError` makes the CLI exit 2).
+ */
+async function triageStage(
+  decisions: readonly Decision[],
+  fingerprints: readonly (string | undefined)[],
+  key: string,
+  options: CheckOptions,
+  notices: string[],
+): Promise<{ triage: CheckResult["triage"]; triageError: string | undefined; issues: IssueAction[] }> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const now = options.now ?? new Date();
+  let triage: CheckResult["triage"];
+  let triageError: string | undefined;
+  let issues: IssueAction[] = [];
+  const baseDir = options.configFile ? dirname(resolve(cwd, options.configFile)) : cwd;
+  const storePath = triageStoreLocation(config.triage.store, env, baseDir);
+  const gh = config.triage.github;
+  const settings = githubSettingsFromEnv(env, gh.repository);
+  const inputs: TriageInput[] = decisions
+    .filter((d) => d.finding && !d.suppressed && (d.outcome === "warn" || d.outcome === "triage"))
+    .map((d) => ({ finding: d.finding! }));
+  const timeouts = networkTimeoutsFromConfig(config.timeouts);
+  let store: TriageStore | undefined;
+  try {
+    store = await openTriageStore(storePath, {
+      repository: config.triage.repository ?? settings.repository ?? "",
+      env,
+      timeouts: { connectMs: timeouts.connectMs, statementMs: timeouts.responseMs, idleMs: timeouts.idleMs },
+    });
+    // Findings still there but not triaged now (waived, VEX'd, failing) are not "fixed".
+    const triaged = new Set(inputs.map((i) => findingFingerprint(i.finding, key)));
+    const stillPresent = new Set(fingerprints.filter((fp): fp is string => fp !== undefined && !triaged.has(fp)));
+    const run = await store.recordRun(key, inputs, now, stillPresent);
+    if (gh.enabled) {
+      const candidates = [...run.firstSeen, ...run.recurring, ...run.reappeared].filter((e) => e.runCount >= config.triage.recurring_after || e.issueNumber !== undefined);
+      const needed = candidates.length > 0 || run.fixed.some((e) => e.issueNumber !== undefined);
+      if (needed && !settings.repository) {
+        notices.push(`GitHub issues skipped: no repository (set triage.github.repository or GITHUB_REPOSITORY)`);
+      } else if (needed && !settings.token && !options.dryRun && !options.octokit) {
+        notices.push(`GitHub issues skipped: GITHUB_TOKEN is not set (${candidates.length} recurring finding(s) would get an issue)`);
+      } else if (needed) {
+        issues = await syncIssues(store, run, {
+          repository: settings.repository!,
+          token: settings.token,
+          baseUrl: settings.baseUrl,
+          labels: gh.labels,
+          recurringAfter: config.triage.recurring_after,
+          dryRun: options.dryRun,
+          octokit: options.octokit,
+          sleep: options.sleep,
+          timeouts,
+        });
+        for (const a of issues) if (a.error) notices.push(`GitHub issue action failed (the gate goes on): ${a.kind} ${a.vulnerabilityId}: ${a.error}`);
+      }
+    }
+    const seen = [...run.firstSeen, ...run.recurring, ...run.reappeared];
+    const fresh = new Map((await store.list({ target: key, repository: store.repository })).map((e) => [e.fingerprint, e]));
+    triage = {
+      store: isPostgresLocation(storePath) ? store.location : relative(cwd, storePath).split(sep).join("/") || storePath,
+      firstSeen: run.firstSeen.length,
+      recurring: run.recurring.length,
+      reappeared: run.reappeared.length,
+      fixed: run.fixed.length,
+      entries: seen.map((e) => {
+        const cur = fresh.get(e.fingerprint) ?? e;
+        // The run count as this run recorded it (other runs of a shared store may have added since);
+        // the status and issue as they are now (the issue sync just above may have set them).
+        return { fingerprint: cur.fingerprint, id: cur.vulnerabilityId, package: cur.package, runCount: e.runCount, status: cur.status, ...(cur.issueNumber !== undefined ? { issueNumber: cur.issueNumber } : {}) };
+      }),
+    };
+  } catch (e) {
+    triage = undefined;
+    triageError = redactSecrets(formatErrorLine(e).split("\n")[0]!);
+    notices.push(`triage store not updated (the gate's result stands${config.triage.required ? "; triage.required: exit 2" : ""}): ${triageError}`);
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
+  return { triage, triageError, issues };
+}

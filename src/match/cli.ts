@@ -1,7 +1,7 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import type { Finding, Sbom } from "../model/index.ts";
-import { appendAll, problemLine } from "../collect/collect.ts";
+import { problemLine } from "../collect/collect.ts";
 import { parseTarget } from "../target/index.ts";
 import { dbPathFor } from "../vulndb/cli.ts";
 import type { VulnDb } from "../vulndb/index.ts";
@@ -16,60 +16,38 @@ interface ScanOptions {
 }
 
 /**
- * Builds the target's SBOM, opens the database (warning when stale) and matches; adds the content
- * findings read while collecting (unsafe pickles in model files) to the database's. A `model:` target
- * has no package ecosystem: no database is opened for it (`db` undefined), nothing to say about data.
+ * `scanTarget` (./scan.ts) for the CLI: the database from --db / TOLLGATE_DB / the config, kept open for
+ * the reports; the database decisions and the inputs not read said on stderr (exit 1 when the policy
+ * says so: db.fail_when_stale, db.no_data, db.partial_data, unreadable: fail, as `check` fails).
  */
-async function scanTarget(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb | undefined; findings: Finding[]; stats: MatchStats }> {
+async function scanForCli(input: string, options: ScanOptions, ctx: CommandContext): Promise<{ sbom: Sbom; db: VulnDb | undefined; findings: Finding[]; stats: MatchStats }> {
   const target = await parseTarget(input);
   const { config } = await ctx.config();
-  const [{ openVulnDb }, { noteSeenEcosystems }, { matchComponents }, { databaseDecisions, seenEcosystems }] = await Promise.all([
-    import("../vulndb/index.ts"),
-    import("../vulndb/update.ts"),
-    import("./index.ts"),
-    import("./coverage.ts"),
-  ]);
-  const db = target.kind === "model" ? undefined : await openVulnDb(await dbPathFor(options.db, ctx));
-  try {
-    const { buildSbom, sbomOptionsFrom } = await import("../sbom/index.ts");
-    ctx.progress("building the SBOM…");
-    const sbom = await buildSbom(target, {
-      ...sbomOptionsFrom(config, { platform: options.platform, insecureRegistries: options.insecureRegistry }),
-      progress: (m) => ctx.progress(m),
-    });
-    ctx.progress("matching…");
-    const { findings, stats } = db ? matchComponents(sbom.components, db) : { findings: [] as Finding[], stats: noDatabaseStats(sbom.components.length) };
-    appendAll(findings, sbom.contentFindings ?? []);
-    stats.findings = findings.length;
-    ctx.progress("");
-    // A stale database, or one without records for the target's ecosystems: named, and exit 1 when
-    // the policy says so (db.fail_when_stale, db.no_data, db.partial_data), as `check` fails.
-    for (const d of db ? databaseDecisions(sbom, db, config, new Date()) : []) {
-      if (d.outcome === "fail") ctx.setExitCode(1);
-      const key = d.rule.startsWith("db:stale") ? "db.fail_when_stale" : d.rule.startsWith("db:no-data") ? "db.no_data" : "db.partial_data";
-      if (d.outcome === "fail") ctx.failure(`${t(d.message ?? d.rule)}; failing (${key})`);
-      else ctx.notice(t(d.message ?? d.rule));
-    }
-    // Inputs not read: their packages are missing from the findings (exit 1 under `unreadable: fail`).
-    for (const p of sbom.problems) {
-      if (config.unreadable === "fail") {
-        ctx.setExitCode(1);
-        ctx.failure(`input not read: ${t(problemLine(p))}; failing (unreadable: fail)`);
-      } else ctx.notice(`input not read: ${t(problemLine(p))}`);
-    }
-    if (db) await noteSeenEcosystems(seenEcosystems(sbom.components).map((s) => s.key));
-    if (stats.gitRangesSkipped > 0 && !ctx.quiet) ctx.notice(`${stats.gitRangesSkipped} GIT (commit) range(s) skipped: they need the source repository`);
-    if (stats.unresolved > 0) ctx.notice(`${stats.unresolved} component(s) without an exact version were not matched (unresolved)`);
-    return { sbom, db, findings, stats };
-  } catch (e) {
-    db?.close();
-    throw e;
+  const { scanTarget } = await import("./scan.ts");
+  const { sbom, db, findings, stats, databaseDecisions } = await scanTarget(target, {
+    config,
+    dbPath: await dbPathFor(options.db, ctx),
+    ...(options.platform !== undefined ? { platform: options.platform } : {}),
+    ...(options.insecureRegistry !== undefined ? { insecureRegistries: options.insecureRegistry } : {}),
+    progress: (m) => ctx.progress(m),
+    keepDatabase: true,
+  });
+  for (const d of databaseDecisions) {
+    if (d.outcome === "fail") ctx.setExitCode(1);
+    const key = d.rule.startsWith("db:stale") ? "db.fail_when_stale" : d.rule.startsWith("db:no-data") ? "db.no_data" : "db.partial_data";
+    if (d.outcome === "fail") ctx.failure(`${t(d.message ?? d.rule)}; failing (${key})`);
+    else ctx.notice(t(d.message ?? d.rule));
   }
-}
-
-/** Match statistics of a run without a database (a model target): nothing looked up. */
-function noDatabaseStats(components: number): MatchStats {
-  return { components, matched: 0, noEcosystem: components, noVersion: 0, unresolved: 0, unsupportedEcosystem: 0, gitRangesSkipped: 0, findings: 0 };
+  // Inputs not read: their packages are missing from the findings (exit 1 under `unreadable: fail`).
+  for (const p of sbom.problems) {
+    if (config.unreadable === "fail") {
+      ctx.setExitCode(1);
+      ctx.failure(`input not read: ${t(problemLine(p))}; failing (unreadable: fail)`);
+    } else ctx.notice(`input not read: ${t(problemLine(p))}`);
+  }
+  if (stats.gitRangesSkipped > 0 && !ctx.quiet) ctx.notice(`${stats.gitRangesSkipped} GIT (commit) range(s) skipped: they need the source repository`);
+  if (stats.unresolved > 0) ctx.notice(`${stats.unresolved} component(s) without an exact version were not matched (unresolved)`);
+  return { sbom, db, findings, stats };
 }
 
 /** `tollgate scan` and `tollgate explain`: match a target's components against the vulnerability database. */
@@ -94,7 +72,7 @@ export function registerScanCommands(app: CliApp): void {
       app.action<[string]>(async ([input], rawOptions, ctx) => {
         const options = rawOptions as ScanOptions;
         const format = ctx.formatOf(["table", "json"] as const, "table");
-        const { db, findings, stats } = await scanTarget(input, options, ctx);
+        const { db, findings, stats } = await scanForCli(input, options, ctx);
         const { explainFinding, findingsDocument, findingsTable } = await import("./report.ts");
         try {
           if (format === "json") {
@@ -123,7 +101,7 @@ export function registerScanCommands(app: CliApp): void {
       app.action<[string, string]>(async ([id, input], rawOptions, ctx) => {
         const options = rawOptions as ScanOptions;
         const format = ctx.formatOf(["text", "json"] as const, "text");
-        const { db, findings } = await scanTarget(input, options, ctx);
+        const { db, findings } = await scanForCli(input, options, ctx);
         const { explainFinding, findingsDocument } = await import("./report.ts");
         try {
           const wanted = id.toUpperCase();
