@@ -7,7 +7,6 @@ import { durationSeconds } from "../config/duration.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
 import { terminalText as t } from "../io/text.ts";
-import type { ReportFormat } from "../report/index.ts";
 import { parseTarget } from "../target/index.ts";
 import { shortFingerprint } from "./fingerprint.ts";
 import type { TriageStatus } from "./triage.ts";
@@ -18,7 +17,6 @@ const loadCheck = () => import("./check.ts");
 const loadReports = () => import("../report/index.ts");
 const loadTriage = () => import("./triage.ts");
 
-const CHECK_FORMATS = ["table", "json", "sarif", "markdown", "junit"] as const;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -150,7 +148,7 @@ export function registerGateCommands(app: CliApp): void {
     )
     .action(
       app.action<[string]>(async ([input], options, ctx) => {
-        const [{ runCheck }, { describeIssueAction }, { inputLine, openVexDocument, parseReportSpec, renderReport }] = await Promise.all([
+        const [{ runCheck }, { describeIssueAction }, { CHECK_FORMATS, inputLine, openVexDocument, parseReportSpec, renderReport }] = await Promise.all([
           loadCheck(),
           import("./github.ts"),
           loadReports(),
@@ -172,7 +170,7 @@ export function registerGateCommands(app: CliApp): void {
         });
         ctx.progress("");
         await ctx.writeOutput(renderReport(format, result, { color: ctx.color }));
-        for (const r of reports) await writeFileAtomic(r.path, renderReport(r.format as ReportFormat, result));
+        for (const r of reports) await writeFileAtomic(r.path, renderReport(r.format, result));
         if (typeof options.emitVex === "string") {
           await writeFileAtomic(options.emitVex, openVexDocument(result));
           if (!result.decisions.some((d) => d.suppressed)) ctx.notice(`${options.emitVex}: no waiver or VEX decision is in force; the OpenVEX document has no statements`);

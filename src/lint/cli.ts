@@ -8,6 +8,7 @@ import type { LintSeverity } from "./rules.ts";
 // The rules, the parser and the image reader are loaded when a lint command runs, not at start-up.
 const loadEngine = () => import("./engine.ts");
 const loadReports = () => import("./report.ts");
+const loadReporter = () => import("../report/reporter.ts");
 
 /** `tollgate lint`: Dockerfile hardening rules. */
 export function registerLintCommands(app: CliApp): void {
@@ -26,8 +27,8 @@ export function registerLintCommands(app: CliApp): void {
     .addHelpText("after", examples("tollgate lint dockerfile", "tollgate lint dockerfile Dockerfile --format sarif --output lint.sarif", "tollgate lint dockerfile --fail-on warning --format json"))
     .action(
       app.action<[string[]]>(async ([paths], options, ctx) => {
-        const format = ctx.formatOf(["table", "json", "sarif"] as const, "table");
-        const [{ lintDockerfiles, reachesThreshold, validateLintConfig }, { lintReportJson, lintReportSarif, lintReportTable }] = await Promise.all([loadEngine(), loadReports()]);
+        const [{ lintDockerfiles, reachesThreshold, validateLintConfig }, { LINT_REPORTERS }, { findReporter, reporterFormats }] = await Promise.all([loadEngine(), loadReports(), loadReporter()]);
+        const format = ctx.formatOf(reporterFormats(LINT_REPORTERS), "table");
         const loaded = await ctx.config();
         validateLintConfig(loaded.config, loaded.file);
         const failOn = (options.failOn as LintSeverity | undefined) ?? loaded.config.lint.fail_on;
@@ -35,7 +36,7 @@ export function registerLintCommands(app: CliApp): void {
         ctx.progress("linting Dockerfiles…");
         const result = await lintDockerfiles(targets, loaded.config);
         if (result.files.length === 0) ctx.notice(`no Dockerfile found in ${targets.join(", ")}`);
-        const out = format === "json" ? lintReportJson(result.findings) : format === "sarif" ? lintReportSarif(result.findings) : lintReportTable(result.findings, result.files);
+        const out = findReporter(LINT_REPORTERS, format, "lint dockerfile").render(result, { noun: "Dockerfile", base: process.cwd(), at: "local" });
         await ctx.writeOutput(out);
         if (reachesThreshold(result.findings, failOn)) ctx.setExitCode(1);
       }),
@@ -54,12 +55,13 @@ export function registerLintCommands(app: CliApp): void {
     .addHelpText("after", examples("tollgate lint image registry:ghcr.io/org/app:1.2", "tollgate lint image oci-dir:build/layout:latest --format sarif --output image-lint.sarif"))
     .action(
       app.action<[string]>(async ([ref], options, ctx) => {
-        const format = ctx.formatOf(["table", "json", "sarif"] as const, "table");
-        const [{ reachesThreshold, validateLintConfig }, { lintReportJson, lintReportSarif, lintReportTable }, { lintImage }] = await Promise.all([
+        const [{ reachesThreshold, validateLintConfig }, { LINT_REPORTERS }, { findReporter, reporterFormats }, { lintImage }] = await Promise.all([
           loadEngine(),
           loadReports(),
+          loadReporter(),
           import("./image.ts"),
         ]);
+        const format = ctx.formatOf(reporterFormats(LINT_REPORTERS), "table");
         const loaded = await ctx.config();
         validateLintConfig(loaded.config, loaded.file);
         const target = await parseTarget(ref);
@@ -76,7 +78,7 @@ export function registerLintCommands(app: CliApp): void {
           ...(image.timeouts ? { timeouts: image.timeouts } : {}),
           progress: (m) => ctx.progress(m),
         });
-        const out = format === "json" ? lintReportJson(result.findings) : format === "sarif" ? lintReportSarif(result.findings, process.cwd(), "image") : lintReportTable(result.findings, result.files, "image");
+        const out = findReporter(LINT_REPORTERS, format, "lint image").render(result, { noun: "image", base: process.cwd(), at: "image" });
         await ctx.writeOutput(out);
         if (reachesThreshold(result.findings, failOn)) ctx.setExitCode(1);
       }),

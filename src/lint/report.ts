@@ -1,4 +1,5 @@
 import { terminalText } from "../io/text.ts";
+import type { Reporter } from "../report/reporter.ts";
 import { sarifFileLocation, sarifInsideLocation } from "../report/sarif-location.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import type { LintFinding } from "./engine.ts";
@@ -100,3 +101,23 @@ export function lintReportSarif(findings: readonly LintFinding[], base = process
   };
   return `${JSON.stringify(sarif, null, 2)}\n`;
 }
+
+/** What a lint report shows: the findings and the files (Dockerfiles or images) that were linted. */
+export interface LintReportInput {
+  findings: readonly LintFinding[];
+  files: readonly string[];
+}
+
+/** How a lint report names what it linted and where its files are (SARIF locations). */
+export interface LintReportOptions {
+  noun: "Dockerfile" | "image";
+  base: string;
+  at: LintFilesAt;
+}
+
+/** The reports of `tollgate lint dockerfile` and `lint image`, one per format. */
+export const LINT_REPORTERS = [
+  { format: "table", stdout: true, render: (r, o) => lintReportTable(r.findings, r.files, o.noun) },
+  { format: "json", stdout: true, render: (r) => lintReportJson(r.findings) },
+  { format: "sarif", stdout: true, render: (r, o) => lintReportSarif(r.findings, o.base, o.at) },
+] as const satisfies readonly Reporter<LintReportInput, LintReportOptions>[];

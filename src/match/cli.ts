@@ -71,16 +71,14 @@ export function registerScanCommands(app: CliApp): void {
     .action(
       app.action<[string]>(async ([input], rawOptions, ctx) => {
         const options = rawOptions as ScanOptions;
-        const format = ctx.formatOf(["table", "json"] as const, "table");
+        const [{ explainFinding, SCAN_REPORTERS }, { findReporter, reporterFormats }] = await Promise.all([import("./report.ts"), import("../report/reporter.ts")]);
+        const format = ctx.formatOf(reporterFormats(SCAN_REPORTERS), "table");
         const { db, findings, stats } = await scanForCli(input, options, ctx);
-        const { explainFinding, findingsDocument, findingsTable } = await import("./report.ts");
         try {
-          if (format === "json") {
-            await ctx.writeOutput(JSON.stringify(findingsDocument(findings, { target: input, db, stats }), null, 2) + "\n");
-          } else if (options.explain) {
-            await ctx.writeOutput(findings.length === 0 ? findingsTable(findings) : findings.map((f) => explainFinding(f, db)).join("\n"));
+          if (format === "table" && options.explain && findings.length > 0) {
+            await ctx.writeOutput(findings.map((f) => explainFinding(f, db)).join("\n"));
           } else {
-            await ctx.writeOutput(findingsTable(findings));
+            await ctx.writeOutput(findReporter(SCAN_REPORTERS, format, "scan").render({ findings, target: input, ...(db ? { db } : {}), stats }));
           }
         } finally {
           db?.close();

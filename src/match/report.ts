@@ -8,6 +8,7 @@
  *                     "severity": { "level", "score", "vector", "source" }, "fixedVersions",
  *                     "matchedBy": [ { "advisoryId", "kind", "rangeType", "events", "comparison" } ] } ] }
  */
+import type { Reporter } from "../report/reporter.ts";
 import { terminalText as t } from "../io/text.ts";
 import type { Finding } from "../model/index.ts";
 import type { VulnDb } from "../vulndb/index.ts";
@@ -135,3 +136,22 @@ export function explainFinding(finding: Finding, db?: VulnDb): string {
   }
   return out.join("\n") + "\n";
 }
+
+/** What a scan report shows: the findings, and for JSON the target, database and counters. */
+export interface ScanReportInput {
+  findings: readonly Finding[];
+  target?: string;
+  db?: VulnDb;
+  stats?: MatchStats;
+}
+
+/** The reports of `tollgate scan`, one per format. */
+export const SCAN_REPORTERS = [
+  { format: "table", stdout: true, render: (r) => findingsTable(r.findings) },
+  {
+    format: "json",
+    stdout: true,
+    render: (r) =>
+      `${JSON.stringify(findingsDocument(r.findings, { ...(r.target !== undefined ? { target: r.target } : {}), ...(r.db ? { db: r.db } : {}), ...(r.stats ? { stats: r.stats } : {}) }), null, 2)}\n`,
+  },
+] as const satisfies readonly Reporter<ScanReportInput>[];
