@@ -7,7 +7,7 @@ import type { ImageLimits } from "../image/index.ts";
 import { networkTimeoutsFromConfig, type NetworkTimeouts } from "../io/timeouts.ts";
 import type { Component, Sbom, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { ComponentSet } from "./catalogers/common.ts";
+import { ComponentSet } from "./catalogers/component.ts";
 import { bunLockCataloger } from "./catalogers/bun-lock.ts";
 import { cargoLockCataloger } from "./catalogers/cargo-lock.ts";
 import { composerLockCataloger } from "./catalogers/composer-lock.ts";

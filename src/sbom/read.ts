@@ -7,7 +7,7 @@ import { InputError, LimitExceededError } from "../errors.ts";
 import { readRegularFile } from "../io/files.ts";
 import { ECOSYSTEMS, type Component, type ComponentType, type Ecosystem, type Hash, type HashAlgorithm, type Sbom, type Scope, type Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { decodeUtf8, isObject, parseJsonText, str } from "./catalogers/common.ts";
+import { decodeUtf8, isObject, parseJsonText, str } from "./catalogers/text.ts";
 import { ecosystemOfPurl, packageUrl } from "./purl-ecosystem.ts";
 
 /** The largest SBOM file read (bytes). */

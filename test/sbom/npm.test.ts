@@ -9,7 +9,7 @@ import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { jsonKeyLines } from "../../src/sbom/catalogers/common.ts";
+import { jsonKeyLines } from "../../src/sbom/catalogers/text.ts";
 import { parseNpmLock } from "../../src/sbom/catalogers/npm-lock.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";

@@ -18,7 +18,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Component, Sbom } from "../../src/model/index.ts";
-import { parseTomlText } from "../../src/sbom/catalogers/common.ts";
+import { parseTomlText } from "../../src/sbom/catalogers/text.ts";
 import { parsePdmLock } from "../../src/sbom/catalogers/pdm-lock.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 

@@ -7,7 +7,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
-import { assignScopes, ComponentSet, decodeUtf8, hashesFromIntegrity, isObject, jsonKeyLines, makeComponent, npmPurl, parseJsonText, str, stringRecord, stripJsonc } from "./common.ts";
+import { assignScopes, ComponentSet, hashesFromIntegrity, makeComponent, npmPurl } from "./component.ts";
+import { decodeUtf8, isObject, jsonKeyLines, parseJsonText, str, stringRecord, stripJsonc } from "./text.ts";
 
 const NAME = "bun-lock";
 

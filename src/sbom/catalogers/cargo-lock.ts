@@ -6,7 +6,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
-import { arrayTableLines, ComponentSet, decodeUtf8, isObject, makeComponent, parseTomlText, purlOf, str } from "./common.ts";
+import { arrayTableLines, decodeUtf8, isObject, parseTomlText, str } from "./text.ts";
+import { ComponentSet, makeComponent, purlOf } from "./component.ts";
 
 const NAME = "cargo-lock";
 

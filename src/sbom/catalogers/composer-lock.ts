@@ -5,7 +5,9 @@
  */
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import { companionJson, ComponentSet, decodeUtf8, isObject, licensesOf, makeComponent, parseJsonText, purlOf, str, stringRecord } from "./common.ts";
+import { companionJson } from "./manifest.ts";
+import { ComponentSet, licensesOf, makeComponent, purlOf } from "./component.ts";
+import { decodeUtf8, isObject, parseJsonText, str, stringRecord } from "./text.ts";
 
 const NAME = "composer-lock";
 

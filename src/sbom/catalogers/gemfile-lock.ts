@@ -6,7 +6,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
-import { ComponentSet, decodeUtf8, makeComponent, purlOf } from "./common.ts";
+import { ComponentSet, makeComponent, purlOf } from "./component.ts";
+import { decodeUtf8 } from "./text.ts";
 
 const NAME = "gemfile-lock";
 const PLATFORM_RE = /-(x86_64|x86|i[3-6]86|arm64|aarch64|arm|universal|java|x64|mswin|mingw|darwin|linux)[\w.-]*$/;

@@ -24,7 +24,8 @@ import type { Cataloger, CatalogResult, ExtractInput, VirtualFs } from "../../co
 import { InputError } from "../../errors.ts";
 import { readRegularFile } from "../../io/files.ts";
 import type { Component } from "../../model/index.ts";
-import { ComponentSet, decodeUtf8, makeComponent, purlOf } from "./common.ts";
+import { ComponentSet, makeComponent, purlOf } from "./component.ts";
+import { decodeUtf8 } from "./text.ts";
 
 const NAME = "go-mod";
 

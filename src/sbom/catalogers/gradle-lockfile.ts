@@ -8,7 +8,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Scope } from "../../model/index.ts";
-import { ComponentSet, decodeUtf8, makeComponent, purlOf, strongerScope } from "./common.ts";
+import { ComponentSet, makeComponent, purlOf, strongerScope } from "./component.ts";
+import { decodeUtf8 } from "./text.ts";
 
 const NAME = "gradle-lockfile";
 

@@ -6,7 +6,8 @@
  * and location; without a lockfile it is listed on its own, without edges.
  */
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
-import { decodeUtf8, isObject, licensesOf, makeComponent, npmPurl, parseJsonText, pypiComponent, str } from "./common.ts";
+import { decodeUtf8, isObject, parseJsonText, str } from "./text.ts";
+import { licensesOf, makeComponent, npmPurl, pypiComponent } from "./component.ts";
 
 const NPM = "npm-installed";
 const PYTHON = "python-installed";

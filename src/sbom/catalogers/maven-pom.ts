@@ -8,7 +8,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError, LimitExceededError } from "../../errors.ts";
 import type { Component, Scope } from "../../model/index.ts";
-import { ComponentSet, decodeUtf8, isObject, makeComponent, purlOf } from "./common.ts";
+import { ComponentSet, makeComponent, purlOf } from "./component.ts";
+import { decodeUtf8, isObject } from "./text.ts";
 
 const NAME = "maven-pom";
 const MAX_INTERPOLATIONS = 64;

@@ -10,19 +10,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component, Scope } from "../../model/index.ts";
-import {
-  ComponentSet,
-  decodeUtf8,
-  hashesFromIntegrity,
-  isObject,
-  jsonKeyLines,
-  licensesOf,
-  makeComponent,
-  MAX_NESTING,
-  npmPurl,
-  parseJsonText,
-  str,
-} from "./common.ts";
+import { ComponentSet, hashesFromIntegrity, licensesOf, makeComponent, npmPurl } from "./component.ts";
+import { decodeUtf8, isObject, jsonKeyLines, MAX_NESTING, parseJsonText, str } from "./text.ts";
 
 const NAME = "npm-lock";
 const FILES = new Set(["package-lock.json", "npm-shrinkwrap.json"]);

@@ -5,7 +5,8 @@
  */
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
-import { ComponentSet, decodeUtf8, isObject, jsonKeyLines, makeComponent, parseJsonText, purlOf, str, stringRecord } from "./common.ts";
+import { ComponentSet, makeComponent, purlOf } from "./component.ts";
+import { decodeUtf8, isObject, jsonKeyLines, parseJsonText, str, stringRecord } from "./text.ts";
 
 const NAME = "nuget-lock";
 

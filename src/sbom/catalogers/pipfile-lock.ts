@@ -6,7 +6,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Hash } from "../../model/index.ts";
-import { ComponentSet, decodeUtf8, hashFromPrefixed, isObject, jsonKeyLines, parseJsonText, pypiComponent, str } from "./common.ts";
+import { ComponentSet, hashFromPrefixed, pypiComponent } from "./component.ts";
+import { decodeUtf8, isObject, jsonKeyLines, parseJsonText, str } from "./text.ts";
 
 const NAME = "pipfile-lock";
 

@@ -9,7 +9,9 @@ import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
 import { parseLockYaml } from "./lock-yaml.ts";
-import { assignScopes, companionJson, ComponentSet, decodeUtf8, hashesFromIntegrity, isObject, makeComponent, npmPurl, str } from "./common.ts";
+import { assignScopes, ComponentSet, hashesFromIntegrity, makeComponent, npmPurl } from "./component.ts";
+import { companionJson } from "./manifest.ts";
+import { decodeUtf8, isObject, str } from "./text.ts";
 
 const NAME = "pnpm-lock";
 

@@ -16,7 +16,8 @@
 import { appendAll, type Cataloger, type CatalogResult, type ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
-import { arrayTableLines, decodeUtf8, hashesOfFileEntries, isObject, makeComponent, normalizePythonName, parseTomlText, pypiComponent, str } from "./common.ts";
+import { arrayTableLines, decodeUtf8, isObject, parseTomlText, str } from "./text.ts";
+import { hashesOfFileEntries, makeComponent, normalizePythonName, pypiComponent } from "./component.ts";
 import { addPackage, newGraph, refsOf, requirement, scopesByReach, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
 
 const NAME = "poetry-lock";

@@ -4,7 +4,7 @@
  * the root's declared groups.
  */
 import type { Component, Scope } from "../../model/index.ts";
-import { assignScopes, ComponentSet, normalizePythonName } from "./common.ts";
+import { assignScopes, ComponentSet, normalizePythonName } from "./component.ts";
 
 export interface PythonLockGraph {
   set: ComponentSet;

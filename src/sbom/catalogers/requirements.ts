@@ -8,7 +8,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { formatErrorLine } from "../../errors.ts";
 import type { CollectProblem, Component, Hash } from "../../model/index.ts";
-import { ComponentSet, decodeUtf8, hashFromPrefixed, normalizePythonName, pypiComponent } from "./common.ts";
+import { ComponentSet, hashFromPrefixed, normalizePythonName, pypiComponent } from "./component.ts";
+import { decodeUtf8 } from "./text.ts";
 
 const NAME = "python-requirements";
 const MAX_INCLUDE_DEPTH = 16;

@@ -12,7 +12,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { InputError } from "../../errors.ts";
 import type { Component, Hash } from "../../model/index.ts";
-import { arrayTableLines, decodeUtf8, hashFromPrefixed, isObject, makeComponent, parseTomlText, pypiComponent, str } from "./common.ts";
+import { arrayTableLines, decodeUtf8, isObject, parseTomlText, str } from "./text.ts";
+import { hashFromPrefixed, makeComponent, pypiComponent } from "./component.ts";
 import { addPackage, newGraph, refsOf, scopesByReach, type PythonLockGraph } from "./python-locks.ts";
 
 const NAME = "uv-lock";

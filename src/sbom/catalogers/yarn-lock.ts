@@ -13,7 +13,9 @@ import { matchesGlob } from "node:path";
 import type { Cataloger, CatalogResult, ExtractInput, VirtualFs } from "../../collect/index.ts";
 import { formatErrorLine, InputError, LimitExceededError } from "../../errors.ts";
 import type { CollectProblem, Component } from "../../model/index.ts";
-import { assignScopes, companionJson, ComponentSet, decodeUtf8, hashesFromIntegrity, isObject, makeComponent, manifestDeps, npmPurl, parseJsonFile, str, stringRecord } from "./common.ts";
+import { assignScopes, ComponentSet, hashesFromIntegrity, makeComponent, npmPurl } from "./component.ts";
+import { companionJson, manifestDeps } from "./manifest.ts";
+import { decodeUtf8, isObject, parseJsonFile, str, stringRecord } from "./text.ts";
 
 const NAME = "yarn-lock";
 
