@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { InputError } from "../src/errors.ts";
 import { hashFiles, hashFilesWithSize } from "../src/io/hash-files.ts";
-import { CHUNK_BYTES } from "../src/io/hash-worker.ts";
+import { CHUNK_BYTES } from "../src/io/hash-file.ts";
 import { tempDir } from "./helpers.ts";
 
 /** The digest sha256sum (coreutils) gives: an independent implementation to check against. */

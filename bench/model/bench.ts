@@ -1,12 +1,12 @@
 /**
  * Model hashing speed and memory (issue 14, "Performance"). A 2 GiB model directory is written once
  * under bench/.work/model: one 1.5 GiB weight file and eight 64 MiB shards of random bytes. tollgate's
- * `hashFiles` (src/io/hash-files.ts: SHA-256 streamed in 1 MiB chunks, files in parallel worker
+ * `hashFiles` (src/io/hash-files.ts: SHA-256 streamed in 1 MiB chunks, files in parallel lanes: the main thread and worker
  * threads) is timed against `openssl dgst -sha256` over the same files (one process, the reference:
  * it uses the CPU's SHA instructions; Debian's sha256sum does not), page cache warm for both:
- *   1. the single large file, one worker        — target ≥ 90% of openssl's speed;
- *   2. the eight shards, 2 workers               — target ≥ 1.5× one openssl process over them;
- *   3. the whole directory, 2 workers (bounded by the largest file: one worker hashes 1.5 GiB alone).
+ *   1. the single large file, one lane (main thread)— target ≥ 90% of openssl's speed;
+ *   2. the eight shards, 2 lanes (main + 1 worker)— target ≥ 1.5× one openssl process over them;
+ *   3. the whole directory, 2 lanes (bounded by the largest file: one lane hashes 1.5 GiB alone).
  * Peak resident memory (VmHWM, worker threads included) is printed for each tollgate run: flat
  * whatever the file size. Figures are printed, never asserted.
  */
@@ -123,13 +123,13 @@ async function main(): Promise<void> {
   const rows: string[][] = [["case", "openssl (1 process)", "tollgate hashFiles", "ratio (openssl time / tollgate time)", "tollgate peak RSS"]];
   const o1 = await best(() => openssl(large));
   const t1 = await best(() => tollgate(1, large));
-  rows.push(["1.5 GiB file, 1 worker", `${o1.seconds.toFixed(2)} s (${gbps(LARGE.bytes, o1.seconds)})`, `${t1.seconds.toFixed(2)} s wall, ${t1.inner!.toFixed(2)} s in hashFiles (${gbps(LARGE.bytes, t1.inner!)})`, `${(o1.seconds / t1.seconds).toFixed(2)} wall, ${(o1.seconds / t1.inner!).toFixed(2)} hashing (target ≥ 0.90)`, `${t1.peakMb.toFixed(0)} MB`]);
+  rows.push(["1.5 GiB file, 1 lane", `${o1.seconds.toFixed(2)} s (${gbps(LARGE.bytes, o1.seconds)})`, `${t1.seconds.toFixed(2)} s wall, ${t1.inner!.toFixed(2)} s in hashFiles (${gbps(LARGE.bytes, t1.inner!)})`, `${(o1.seconds / t1.seconds).toFixed(2)} wall, ${(o1.seconds / t1.inner!).toFixed(2)} hashing (target ≥ 0.90)`, `${t1.peakMb.toFixed(0)} MB`]);
   const o2 = await best(() => openssl(shards));
   const t2 = await best(() => tollgate(2, shards));
-  rows.push(["8 × 64 MiB, 2 workers", `${o2.seconds.toFixed(2)} s (${gbps(shardBytes, o2.seconds)})`, `${t2.seconds.toFixed(2)} s wall, ${t2.inner!.toFixed(2)} s in hashFiles (${gbps(shardBytes, t2.inner!)})`, `${(o2.seconds / t2.seconds).toFixed(2)} wall, ${(o2.seconds / t2.inner!).toFixed(2)} hashing (target ≥ 1.5)`, `${t2.peakMb.toFixed(0)} MB`]);
+  rows.push(["8 × 64 MiB, 2 lanes", `${o2.seconds.toFixed(2)} s (${gbps(shardBytes, o2.seconds)})`, `${t2.seconds.toFixed(2)} s wall, ${t2.inner!.toFixed(2)} s in hashFiles (${gbps(shardBytes, t2.inner!)})`, `${(o2.seconds / t2.seconds).toFixed(2)} wall, ${(o2.seconds / t2.inner!).toFixed(2)} hashing (target ≥ 1.5)`, `${t2.peakMb.toFixed(0)} MB`]);
   const o3 = await best(() => openssl(all));
   const t3 = await best(() => tollgate(2, all));
-  rows.push(["whole 2 GiB dir, 2 workers", `${o3.seconds.toFixed(2)} s`, `${t3.seconds.toFixed(2)} s wall, ${t3.inner!.toFixed(2)} s in hashFiles`, `${(o3.seconds / t3.seconds).toFixed(2)} wall (bound: 2 GiB / 1.5 GiB = 1.33)`, `${t3.peakMb.toFixed(0)} MB`]);
+  rows.push(["whole 2 GiB dir, 2 lanes", `${o3.seconds.toFixed(2)} s`, `${t3.seconds.toFixed(2)} s wall, ${t3.inner!.toFixed(2)} s in hashFiles`, `${(o3.seconds / t3.seconds).toFixed(2)} wall (bound: 2 GiB / 1.5 GiB = 1.33)`, `${t3.peakMb.toFixed(0)} MB`]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
   console.log(`hashFiles from ${(JSON.parse((await tollgate(1, large)).stdout) as { module: string }).module}`);

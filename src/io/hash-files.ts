@@ -1,12 +1,14 @@
 /**
- * SHA-256 of many files, streamed and in parallel: a small pool of worker threads (one per core by
- * default, never more than there are files) each read a file in 1 MiB chunks into one reused buffer,
+ * SHA-256 of many files, streamed and in parallel: the main thread and a small pool of worker threads
+ * (one lane per core by default, never more than there are files) each read a file in 1 MiB chunks,
  * so memory stays flat whether the files are kilobytes or many gigabytes, and a single large file is
- * hashed at the speed of OpenSSL's SHA-256 (node:crypto is OpenSSL) while the main thread stays free.
+ * hashed at the speed of OpenSSL's SHA-256 (node:crypto is OpenSSL). The main thread hashes too, from the
+ * first moment, while the workers start.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../errors.ts";
+import { CHUNK_BYTES, hashFailure, hashFileOverlapped, type HashFailure } from "./hash-file.ts";
 import type { HashWorkerReply, HashWorkerRequest } from "./hash-worker.ts";
 
 /** Options of hashFiles. */
@@ -38,7 +40,7 @@ export function hashFilesWithSize(paths: readonly string[], options: HashFilesOp
   if (unique.length === 0) return Promise.resolve(result);
   const wanted = options.concurrency ?? availableParallelism();
   if (!Number.isInteger(wanted) || wanted < 1) return Promise.reject(new RangeError(`hashFiles: concurrency must be a positive integer, not ${wanted}`));
-  const size = Math.min(wanted, unique.length);
+  const lanes = Math.min(wanted, unique.length);
   const url = new URL(import.meta.url.endsWith(".ts") ? "./hash-worker.ts" : "./hash-worker.js", import.meta.url);
 
   return new Promise((resolve, reject) => {
@@ -51,20 +53,43 @@ export function hashFilesWithSize(paths: readonly string[], options: HashFilesOp
       settled = true;
       for (const w of workers) void w.terminate();
       if (error) reject(error);
-      // In the order of the paths given, whatever order the workers finished in.
+      // In the order of the paths given, whatever order the lanes finished in.
       else resolve(new Map(unique.map((p) => [p, result.get(p)!])));
+    };
+    const failure = (path: string, kind: HashFailure): Error =>
+      kind.kind === "NOT_FOUND"
+        ? new InputError("no such file", { file: path, code: "NOT_FOUND" })
+        : kind.kind === "NOT_REGULAR"
+          ? new InputError("not a regular file", { file: path })
+          : new InputError(`cannot read: ${kind.message}`, { file: path });
+    const maybeDone = (): void => {
+      if (!settled && next >= unique.length && pending === 0) finish();
     };
     const dispatch = (w: Worker): void => {
       if (settled) return;
-      if (next >= unique.length) {
-        if (pending === 0) finish();
-        return;
-      }
+      if (next >= unique.length) return maybeDone();
       const id = next++;
       pending++;
       w.postMessage({ id, path: unique[id]! } satisfies HashWorkerRequest);
     };
-    for (let i = 0; i < size; i++) {
+    // The main thread is one lane (it starts at once, while the workers start); the other lanes are
+    // worker threads, so `concurrency` files are hashed at a time on as many cores.
+    const mainLane = async (): Promise<void> => {
+      const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+      while (!settled && next < unique.length) {
+        const id = next++;
+        pending++;
+        const path = unique[id]!;
+        try {
+          result.set(path, await hashFileOverlapped(path, buffers));
+        } catch (e) {
+          return finish(failure(path, hashFailure(e)));
+        }
+        pending--;
+      }
+      maybeDone();
+    };
+    for (let i = 1; i < lanes; i++) {
       // The chunk buffer lives outside the heap; the worker's own heap holds almost nothing.
       const w = new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 } });
       workers.push(w);
@@ -72,12 +97,7 @@ export function hashFilesWithSize(paths: readonly string[], options: HashFilesOp
         if (settled) return;
         pending--;
         const path = unique[m.id]!;
-        if (m.type === "error") {
-          if (m.kind === "NOT_FOUND") finish(new InputError("no such file", { file: path, code: "NOT_FOUND" }));
-          else if (m.kind === "NOT_REGULAR") finish(new InputError("not a regular file", { file: path }));
-          else finish(new InputError(`cannot read: ${m.message}`, { file: path }));
-          return;
-        }
+        if (m.type === "error") return finish(failure(path, m));
         result.set(path, { sha256: m.sha256, size: m.size });
         dispatch(w);
       });
@@ -87,5 +107,6 @@ export function hashFilesWithSize(paths: readonly string[], options: HashFilesOp
       });
       dispatch(w);
     }
+    void mainLane();
   });
 }

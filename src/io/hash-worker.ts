@@ -5,10 +5,8 @@
  * stays flat whatever the file's size. Only regular files are read (see io/files.ts: a FIFO would
  * hang, a device would never end).
  */
-import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
+import { CHUNK_BYTES, hashFailure, hashFileOverlapped, type HashFailure } from "./hash-file.ts";
 
 /** A request from the pool: hash the file at path. */
 export interface HashWorkerRequest {
@@ -17,41 +15,7 @@ export interface HashWorkerRequest {
 }
 
 /** The answer: the digest and the bytes hashed, or why the file could not be hashed. */
-export type HashWorkerReply =
-  | { id: number; type: "done"; sha256: string; size: number }
-  | { id: number; type: "error"; kind: "NOT_FOUND" | "NOT_REGULAR" | "IO"; message: string };
-
-/** Bytes read per call: large enough that the syscalls cost nothing beside SHA-256. */
-export const CHUNK_BYTES = 1024 * 1024;
-
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
-
-/**
- * Hashes one regular file with two chunk buffers: the read of chunk n+1 overlaps the hashing of
- * chunk n (SHA-256 runs on this thread, the read on libuv's pool).
- */
-export async function hashFileOverlapped(path: string, buffers: readonly [Buffer, Buffer]): Promise<{ sha256: string; size: number }> {
-  const handle = await open(path, READ_FLAGS);
-  try {
-    if (!(await handle.stat()).isFile()) throw Object.assign(new Error("not a regular file"), { code: "NOT_REGULAR" });
-    const hash = createHash("sha256");
-    let size = 0;
-    let i = 0;
-    let pending = handle.read(buffers[0], 0, buffers[0].length, 0);
-    for (;;) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      i ^= 1;
-      const next = buffers[i]!;
-      pending = handle.read(next, 0, next.length, size);
-      hash.update(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
-    }
-    return { sha256: hash.digest("hex"), size };
-  } finally {
-    await handle.close();
-  }
-}
+export type HashWorkerReply = { id: number; type: "done"; sha256: string; size: number } | ({ id: number; type: "error" } & HashFailure);
 
 if (parentPort) {
   const port = parentPort;
@@ -61,9 +25,7 @@ if (parentPort) {
     try {
       reply = { id: req.id, type: "done", ...(await hashFileOverlapped(req.path, buffers)) };
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const kind = code === "ENOENT" ? "NOT_FOUND" : code === "NOT_REGULAR" || code === "EISDIR" || code === "ENXIO" ? "NOT_REGULAR" : "IO";
-      reply = { id: req.id, type: "error", kind, message: e instanceof Error ? e.message : String(e) };
+      reply = { id: req.id, type: "error", ...hashFailure(e) };
     }
     port.postMessage(reply satisfies HashWorkerReply);
   });
