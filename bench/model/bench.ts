@@ -4,8 +4,8 @@
  * `hashFiles` (src/io/hash-files.ts: SHA-256 streamed in 1 MiB chunks, files in parallel lanes: the main thread and worker
  * threads) is timed against `openssl dgst -sha256` over the same files (one process, the reference:
  * it uses the CPU's SHA instructions; Debian's sha256sum does not), page cache warm for both:
- *   1. the single large file, one lane (main thread)— target ≥ 90% of openssl's speed;
- *   2. the eight shards, 2 lanes (main + 1 worker)— target ≥ 1.5× one openssl process over them;
+ *   1. the single large file, one lane (main thread) — target ≥ 90% of openssl's speed;
+ *   2. the eight shards, 2 lanes (main + 1 worker) — target ≥ 1.5× one openssl process over them;
  *   3. the whole directory, 2 lanes (bounded by the largest file: one lane hashes 1.5 GiB alone).
  * Peak resident memory (VmHWM, worker threads included) is printed for each tollgate run: flat
  * whatever the file size. Figures are printed, never asserted.
