@@ -21,4 +21,4 @@ export { RULES as LINT_RULES, RULES_BY_ID as LINT_RULES_BY_ID, isSecretName, sec
 export { lintReportJson, lintReportSarif, lintReportTable } from "./report.ts";
 export { parseDockerfile, type ParsedDockerfile, type Stage as DockerfileStage } from "./dockerfile.ts";
 export { lintImage } from "./image.ts";
-export { IMAGE_RULES as LINT_IMAGE_RULES, IMAGE_RULES_BY_ID as LINT_IMAGE_RULES_BY_ID, type ImageRuleInfo } from "./image-rules.ts";
+export { IMAGE_RULES as LINT_IMAGE_RULES, IMAGE_RULES_BY_ID as LINT_IMAGE_RULES_BY_ID, type ImageRule, type ImageRuleInfo, type ImageRuleHit, type ImageConfigView, type ImageFileContext } from "./image-rules.ts";
