@@ -26,7 +26,7 @@ import { writeFileAtomic } from "../io/atomic-write.ts";
 import { openRegularFile, readRegularFile } from "../io/files.ts";
 import type { RecordOptions } from "../audit/index.ts";
 import type { RegistryOptions } from "../oci/registry.ts";
-import { signAudited } from "../signing/audited.ts";
+import { signAudited, signingKeyOptions } from "../signing/audited.ts";
 import { fulcioSigner, identityToken, PUBLIC_GOOD_FULCIO_URL, PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, witnesses } from "../signing/keyless.ts";
 import { githubActionsOidcAvailable } from "../signing/keys/github-oidc.ts";
 import type { SignerOptions } from "../signing/keys/types.ts";
@@ -227,9 +227,7 @@ export async function attestProvenance(options: AttestProvenanceOptions): Promis
     artifact: options.subjects.join(" "),
     output,
     env,
-    ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
-    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    ...signingKeyOptions(options),
     withoutKey: "keyless",
     prepare: async (signer, event, secrets) => {
       const rekorUrl = tlogUpload ? serviceUrl("--rekor-url", options.rekorUrl ?? PUBLIC_GOOD_REKOR_URL) : undefined;

@@ -46,7 +46,7 @@ import {
 } from "./sign-image.ts";
 import { IN_TOTO_PAYLOAD_TYPE } from "./sign-blob.ts";
 import { COSIGN_SIGNATURE_ANNOTATION } from "./simple-signing.ts";
-import { signAudited } from "./audited.ts";
+import { signAudited, signingKeyOptions } from "./audited.ts";
 
 /** The statement type cosign's `attest` writes (in_toto.StatementInTotoV01). */
 export const IN_TOTO_STATEMENT_V01 = "https://in-toto.io/Statement/v0.1";
@@ -152,10 +152,7 @@ export async function attestImage(options: AttestImageOptions): Promise<AttestIm
     operation: "attest",
     artifact: options.reference,
     env,
-    ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.signer ? { signer: options.signer } : {}),
-    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
-    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    ...signingKeyOptions(options),
     withoutKey: "keyless",
     prepare: (signer, event, secrets) => prepare(options, env, signer, event, secrets),
     store: push,

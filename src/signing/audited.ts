@@ -10,18 +10,32 @@ import { recordSigningEvent, signerIdentity, type RecordOptions, type SigningEve
 import { openSigner } from "./keys/index.ts";
 import type { Signer, SignerOptions } from "./keys/types.ts";
 
-export interface AuditedSigning<P, R> {
+/** The key and audit options every signing command takes and hands to `signAudited` as they are. */
+export interface SigningKeyOptions {
+  audit?: RecordOptions;
+  /** A signer the caller opened (kept open), or a key reference opened here (and closed here). */
+  signer?: Signer;
+  keyRef?: string;
+  signerOptions?: SignerOptions;
+}
+
+/** The `SigningKeyOptions` of a command's options, only those set (for spreading into `signAudited`). */
+export function signingKeyOptions(o: SigningKeyOptions): SigningKeyOptions {
+  return {
+    ...(o.audit ? { audit: o.audit } : {}),
+    ...(o.signer ? { signer: o.signer } : {}),
+    ...(o.keyRef !== undefined ? { keyRef: o.keyRef } : {}),
+    ...(o.signerOptions ? { signerOptions: o.signerOptions } : {}),
+  };
+}
+
+export interface AuditedSigning<P, R> extends SigningKeyOptions {
   operation: string;
   /** The artifact as the user named it. */
   artifact: string;
   /** Where the signature goes, when known before signing. */
   output?: string;
   env: NodeJS.ProcessEnv;
-  audit?: RecordOptions;
-  /** A signer the caller opened (kept open), or a key reference opened here (and closed here). */
-  signer?: Signer;
-  keyRef?: string;
-  signerOptions?: SignerOptions;
   /** Without a key: keyless signing (prepare gets no signer), or this usage error. */
   withoutKey: "keyless" | { error: string };
   /** Builds the signature in memory; fills the event's artifact digest (and output); adds secrets to redact. */

@@ -27,7 +27,7 @@ import { readRegularFile } from "../io/files.ts";
 import type { RecordOptions, SigningEvent } from "../audit/index.ts";
 import { certificateIdentity, fulcioSigner, identityToken, PUBLIC_GOOD_FULCIO_URL, PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, tokenClaims, witnesses } from "./keyless.ts";
 import type { DigestAlgorithm, Signer, SignerOptions, SigningAlgorithm } from "./keys/types.ts";
-import { signAudited } from "./audited.ts";
+import { signAudited, signingKeyOptions } from "./audited.ts";
 
 /** The in-toto payload type and the statement tollgate signs with `--in-toto`. */
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
@@ -151,10 +151,7 @@ export async function signBlob(options: SignBlobOptions): Promise<SignBlobResult
     artifact: options.artifact,
     output: options.bundlePath,
     env,
-    ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.signer ? { signer: options.signer } : {}),
-    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
-    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    ...signingKeyOptions(options),
     withoutKey: "keyless",
     prepare: (signer, event, secrets) => signBlobInMemory(options, env, signer, event, secrets),
     store: async (signed) => {

@@ -42,7 +42,7 @@ import { certificateIdentity, fulcioSigner, identityToken, PUBLIC_GOOD_FULCIO_UR
 import type { Signer, SignerOptions, SigningAlgorithm } from "./keys/types.ts";
 import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, sigstoreSignerFor } from "./sign-blob.ts";
 import { buildSimpleSigningPayload, COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from "./simple-signing.ts";
-import { signAudited } from "./audited.ts";
+import { signAudited, signingKeyOptions } from "./audited.ts";
 
 /** The layer annotations holding a keyless signature's Fulcio certificate and chain (PEM; cosign `static.CertificateAnnotationKey`, `ChainAnnotationKey`). */
 export const COSIGN_CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate";
@@ -165,10 +165,7 @@ export async function signImage(options: SignImageOptions): Promise<SignImageRes
     operation: "sign image",
     artifact: options.reference,
     env,
-    ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.signer ? { signer: options.signer } : {}),
-    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
-    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    ...signingKeyOptions(options),
     withoutKey: "keyless",
     prepare: (signer, event, secrets) => prepareSignature(options, env, signer, event, secrets),
     store: (prepared) => (prepared.format === "legacy" ? pushSignature(prepared) : pushBundleReferrer(prepared)),

@@ -22,7 +22,7 @@ import { InputError, UsageError } from "../../errors.ts";
 import { writeFileAtomic } from "../../io/atomic-write.ts";
 import { readRegularFile } from "../../io/files.ts";
 import type { RecordOptions } from "../../audit/index.ts";
-import { signAudited } from "../audited.ts";
+import { signAudited, signingKeyOptions } from "../audited.ts";
 import { certificateIdentity, fulcioSigner, identityToken, PUBLIC_GOOD_FULCIO_URL, PUBLIC_GOOD_REKOR_URL, serviceUrl, sigstoreServiceError, tokenClaims, witnesses } from "../keyless.ts";
 import type { DigestAlgorithm, Signer, SignerOptions, SigningAlgorithm } from "../keys/types.ts";
 import { modelKeyHint, pae } from "./dsse.ts";
@@ -111,10 +111,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
     artifact: options.modelPath,
     output: signaturePath,
     env,
-    ...(options.audit ? { audit: options.audit } : {}),
-    ...(options.signer ? { signer: options.signer } : {}),
-    ...(options.keyRef !== undefined ? { keyRef: options.keyRef } : {}),
-    ...(options.signerOptions ? { signerOptions: options.signerOptions } : {}),
+    ...signingKeyOptions(options),
     withoutKey: options.signingCertificate !== undefined ? { error: "sign model: --signing-certificate needs --key (the certificate's private key)" } : "keyless",
     prepare: async (signer, event, secrets) => {
       const digestAlgorithm = signer ? EC_DIGESTS[signer.algorithm] : undefined;

@@ -6,6 +6,11 @@ import type { VerificationPolicy } from "./policy.ts";
 import { registerVerifyModelCommand } from "../model/cli.ts";
 import { registerVerifyProvenanceCommand } from "../../attest/provenance-cli.ts";
 
+/** A VerificationFailedError said again with what was being verified (`verify image: REF`); other errors as they are. */
+function withVerificationContext(e: unknown, what: string): unknown {
+  return e instanceof VerificationFailedError ? new VerificationFailedError(`${what}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e }) : e;
+}
+
 /** The options `verify blob` and `verify-bundle` share. */
 interface VerifyOptions {
   bundle?: string;
@@ -58,10 +63,7 @@ async function runVerification(command: string, artifactArg: string, o: VerifyOp
     ctx.notice(verdictLine(result));
     if (format === "json") await ctx.writeOutput(verdictJson(result, { bundle: o.bundle, trustedRoot: trust.source }));
   } catch (e) {
-    if (e instanceof VerificationFailedError) {
-      throw new VerificationFailedError(`${command}: ${artifactArg}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
-    }
-    throw e;
+    throw withVerificationContext(e, `${command}: ${artifactArg}`);
   }
 }
 
@@ -172,10 +174,7 @@ async function runImageVerification(image: string, o: VerifyImageOptions, ctx: C
     ctx.notice(`verified ${image} (${result.imageDigest}): ${n} signature${n === 1 ? "" : "s"} satisfy the policy (${result.verified.map((v) => v.format).join(", ")})`);
     await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.payload))}\n`);
   } catch (e) {
-    if (e instanceof VerificationFailedError) {
-      throw new VerificationFailedError(`verify image: ${image}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
-    }
-    throw e;
+    throw withVerificationContext(e, `verify image: ${image}`);
   }
 }
 
@@ -201,10 +200,7 @@ async function runOpenPgpImageVerification(image: string, o: VerifyImageOptions,
     ctx.notice(`verified ${image} (${result.imageDigest}): ${n} OpenPGP signature${n === 1 ? "" : "s"} by ${[...new Set(result.verified.map((v) => v.signingKeyId))].join(", ")}`);
     await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.json))}\n`);
   } catch (e) {
-    if (e instanceof VerificationFailedError) {
-      throw new VerificationFailedError(`verify image: ${image}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
-    }
-    throw e;
+    throw withVerificationContext(e, `verify image: ${image}`);
   }
 }
 
@@ -258,10 +254,7 @@ async function runPrivatePkiImageVerification(image: string, o: VerifyImageOptio
     ctx.notice(`verified ${image} (${result.imageDigest}): ${n} signature${n === 1 ? "" : "s"} by a certificate of the given CA roots (no transparency log)`);
     await ctx.writeOutput(`${JSON.stringify(result.verified.map((v) => v.payload))}\n`);
   } catch (e) {
-    if (e instanceof VerificationFailedError) {
-      throw new VerificationFailedError(`verify image: ${image}: verification failed [${e.reason}]: ${e.message}`, { reason: e.reason, cause: e });
-    }
-    throw e;
+    throw withVerificationContext(e, `verify image: ${image}`);
   }
 }
 
