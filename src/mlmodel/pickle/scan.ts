@@ -132,7 +132,7 @@ function scanStream(ctx: Ctx, bytes: Uint8Array, opts: StreamOptions): WalkResul
   if (legacy && ctx.result.format === "pickle") ctx.result.format = "pytorch-legacy";
   ctx.result.scanned.push(opts.member ? `${ctx.path}!${opts.member}` : ctx.path);
 
-  const judged: JudgedGlobal[] = walk.globals.map((g) => ({
+  const judge = (g: WalkResult["globals"][number]): JudgedGlobal => ({
     module: g.module,
     name: g.name,
     opcode: g.opcode,
@@ -141,23 +141,12 @@ function scanStream(ctx: Ctx, bytes: Uint8Array, opts: StreamOptions): WalkResul
     resolved: g.resolved,
     verdict: judgeGlobal(g.module, g.name, g.resolved, ctx.extraAllow),
     calls: g.calls.map((c) => ({ opcode: c.opcode, offset: base + c.offset })),
-  }));
+  });
+  const judged: JudgedGlobal[] = walk.globals.map(judge);
   // joblib array bytes are skipped as joblib reads them; a plain pickle.load would read them as
   // opcodes, so they are walked that way too and whatever they import is reported as well
   for (const region of walk.skipped) {
-    const plain = walkPickle(bytes, ctx.lim, { start: region.start, maxPickles: 1 });
-    for (const g of plain.globals) {
-      judged.push({
-        module: g.module,
-        name: g.name,
-        opcode: g.opcode,
-        offset: base + g.offset,
-        ...(opts.member ? { member: opts.member } : {}),
-        resolved: g.resolved,
-        verdict: judgeGlobal(g.module, g.name, g.resolved, ctx.extraAllow),
-        calls: g.calls.map((c) => ({ opcode: c.opcode, offset: base + c.offset })),
-      });
-    }
+    for (const g of walkPickle(bytes, ctx.lim, { start: region.start, maxPickles: 1 }).globals) judged.push(judge(g));
   }
   ctx.result.globals.push(...judged);
   ctx.result.findings.push(...globalFindings(ctx.path, ctx.component, judged));
