@@ -3,7 +3,7 @@ import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
 import type { ImageTarget } from "../image/index.ts";
 import { parseTarget } from "../target/index.ts";
-import type { LintSeverity } from "./rules.ts";
+import type { LintSeverity } from "./rules/index.ts";
 
 // The rules, the parser and the image reader are loaded when a lint command runs, not at start-up.
 const loadEngine = () => import("./engine.ts");
@@ -90,7 +90,7 @@ export function registerLintCommands(app: CliApp): void {
     .action(
       app.action<[]>(async (_args, _options, ctx) => {
         const format = ctx.formatOf(["table", "json"] as const, "table");
-        const [{ RULES }, { IMAGE_RULES }] = await Promise.all([import("./rules.ts"), import("./image-rules.ts")]);
+        const [{ RULES }, { IMAGE_RULES }] = await Promise.all([import("./rules/index.ts"), import("./image-rules.ts")]);
         const all = [...RULES, ...IMAGE_RULES].map((r) => ({ id: r.id, severity: r.severity, message: r.message, fix: r.fix, refs: [...r.refs] }));
         if (format === "json") {
           await ctx.writeOutput(`${JSON.stringify({ rules: all }, null, 2)}\n`);

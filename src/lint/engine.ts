@@ -6,7 +6,7 @@ import { InputError, LimitExceededError } from "../errors.ts";
 import { readRegularFile } from "../io/files.ts";
 import { parseDockerfile } from "./dockerfile.ts";
 import { IMAGE_RULES_BY_ID } from "./image-rules.ts";
-import { RULES, RULES_BY_ID, lintSeverityRank, type LintSeverity } from "./rules.ts";
+import { RULES, RULES_BY_ID, lintSeverityRank, type LintSeverity } from "./rules/index.ts";
 
 /** One finding of the Dockerfile lint. */
 export interface LintFinding {

@@ -5,7 +5,7 @@
  * an image rule is one entry in `IMAGE_RULES`.
  */
 import type { FileEntry } from "../collect/types.ts";
-import { isSecretName, secretValueKind, type LintSeverity } from "./rules.ts";
+import { isSecretName, secretValueKind, type LintSeverity } from "./rules/index.ts";
 
 /** The image config fields the rules read. */
 export interface ImageConfigView {

@@ -17,7 +17,7 @@ export {
   type LintConfig,
   type LintTextOptions,
 } from "./engine.ts";
-export { RULES as LINT_RULES, RULES_BY_ID as LINT_RULES_BY_ID, isSecretName, secretValueKind, type LintRule, type LintSeverity } from "./rules.ts";
+export { RULES as LINT_RULES, RULES_BY_ID as LINT_RULES_BY_ID, isSecretName, secretValueKind, type LintRule, type LintSeverity } from "./rules/index.ts";
 export { lintReportJson, lintReportSarif, lintReportTable } from "./report.ts";
 export { parseDockerfile, type ParsedDockerfile, type Stage as DockerfileStage } from "./dockerfile.ts";
 export { lintImage } from "./image.ts";

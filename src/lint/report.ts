@@ -1,10 +1,11 @@
 import { terminalText } from "../io/text.ts";
+import type { LintRuleDescription } from "../model/index.ts";
 import type { Reporter } from "../report/reporter.ts";
-import { sarifFileLocation, sarifInsideLocation } from "../report/sarif-location.ts";
+import { lintSarifResult, lintSarifRule, type LintFilesAt } from "../report/sarif-lint.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import type { LintFinding } from "./engine.ts";
 import { IMAGE_RULES, IMAGE_RULES_BY_ID } from "./image-rules.ts";
-import { RULES, RULES_BY_ID, type LintRule } from "./rules.ts";
+import { RULES, RULES_BY_ID } from "./rules/index.ts";
 
 /** `{ "findings": [ { ruleId, severity, file, line, message, refs, fix } ] }` */
 export function lintReportJson(findings: readonly LintFinding[]): string {
@@ -28,55 +29,10 @@ export function lintReportTable(findings: readonly LintFinding[], files: readonl
   return `${lines.join("\n")}\n`;
 }
 
-function sarifLevel(s: LintFinding["severity"]): "error" | "warning" | "note" {
-  return s === "info" ? "note" : s;
-}
-
-/**
- * GitHub code scanning ranks a `security`-tagged rule by its `security-severity` (0.1–3.9 low, 4.0–6.9
- * medium, 7.0–8.9 high, 9.0+ critical). A lint rule's severity maps to the scores trivy's SARIF uses
- * for misconfigurations of the same rank: error → high (8.0), warning → medium (5.5), info → low (2.0).
- */
-export function lintSecuritySeverity(s: LintFinding["severity"]): string {
-  return s === "error" ? "8.0" : s === "warning" ? "5.5" : "2.0";
-}
-
-/** The SARIF `reportingDescriptor` of a lint rule (`TG-DF-###` or `TG-IMG-###`); `tollgate check` reuses it. */
-export function lintSarifRule(r: Pick<LintRule, "id" | "severity" | "message" | "fix" | "refs">): Record<string, unknown> {
-  return {
-    id: r.id,
-    name: r.id.replace(/-/g, ""),
-    shortDescription: { text: r.message },
-    fullDescription: { text: `${r.message}. Fix: ${r.fix}` },
-    help: { text: `${r.fix}${r.refs.length > 0 ? ` (equivalent checks: ${r.refs.join(", ")})` : ""}` },
-    defaultConfiguration: { level: sarifLevel(r.severity) },
-    properties: { tags: ["security", r.id.startsWith("TG-IMG") ? "container-image" : "dockerfile", ...r.refs], "security-severity": lintSecuritySeverity(r.severity) },
-  };
-}
-
-/** The rule of a lint rule id (Dockerfile or image rules), or undefined. */
-export function lintRuleInfo(id: string): Pick<LintRule, "id" | "severity" | "message" | "fix" | "refs"> | undefined {
-  return RULES_BY_ID.get(id) ?? IMAGE_RULES_BY_ID.get(id);
-}
-
-/** Where the linted files are: on this machine (Dockerfiles), or inside an image (`lint image`). */
-export type LintFilesAt = "local" | "image";
-
-/**
- * The SARIF `result` of a lint finding (level from its severity, location at the file and line);
- * `ruleIndex` is its rule's index in `tool.driver.rules`, `base` the repository root that URIs are
- * relative to (`%SRCROOT%`, as for vulnerability results: see src/report/sarif-location.ts); a file of
- * an image (`at: "image"`) is its path in the image.
- */
-export function lintSarifResult(f: Pick<LintFinding, "ruleId" | "severity" | "file" | "line" | "message" | "fix">, ruleIndex: number, base = process.cwd(), at: LintFilesAt = "local"): Record<string, unknown> {
-  const artifactLocation = at === "image" ? sarifInsideLocation(f.file) : sarifFileLocation(f.file, base);
-  return {
-    ruleId: f.ruleId,
-    ruleIndex,
-    level: sarifLevel(f.severity),
-    message: { text: terminalText(`${f.message}. Fix: ${f.fix}`) },
-    locations: [{ physicalLocation: { artifactLocation, ...(f.line > 0 ? { region: { startLine: f.line } } : {}) } }],
-  };
+/** A lint rule id's rule (Dockerfile or image rules) as reports describe it, or undefined; `tollgate check` puts these in its result. */
+export function lintRuleInfo(id: string): LintRuleDescription | undefined {
+  const r = RULES_BY_ID.get(id) ?? IMAGE_RULES_BY_ID.get(id);
+  return r && { id: r.id, severity: r.severity, message: r.message, fix: r.fix, refs: [...r.refs] };
 }
 
 /** SARIF 2.1.0 with every rule in `tool.driver.rules` (GitHub code scanning reads it). */
