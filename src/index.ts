@@ -15,6 +15,8 @@ export { terminalText, markdownText, markdownCode, xmlText, redactSecrets } from
 export { readRegularFile } from "./io/files.ts";
 export { isLoopbackHost, NetworkTimeoutError } from "./io/http.ts";
 export { DEFAULT_NETWORK_TIMEOUTS, networkTimeoutsFromConfig, type NetworkTimeouts } from "./io/timeouts.ts";
+// Ecosystems: one descriptor each, with its version order, purl type and distribution traits (src/ecosystem)
+export * from "./ecosystem/index.ts";
 // Vulnerability database and matching (src/vulndb, src/match)
 export {
   openVulnDb,
@@ -22,9 +24,6 @@ export {
   importOsvSources,
   parseOsvRecord,
   validateOsvRecord,
-  compareVersions,
-  versionComparator,
-  VERSION_ECOSYSTEMS,
   cvssScore,
   recordSeverity,
   VulnStore,
@@ -34,11 +33,11 @@ export {
   type ImportStats,
   type OsvRecord,
   type CvssScore,
-  type VersionComparator,
 } from "./vulndb/index.ts";
 export { updateVulnDb, DEFAULT_OSV_BASE_URL, type UpdateOptions, type UpdateResult } from "./vulndb/update.ts";
 // SBOMs of source trees and SBOMs read back (src/sbom)
-export { buildSbom, sbomOptionsFrom, languageCatalogers, sbomTimestamp, isDeterministic, serializeCycloneDx, serializeSpdx, readSbomDocument, readSbomFile, ecosystemOfPurl, CYCLONEDX_SPEC_VERSIONS, type BuildSbomOptions, type CycloneDxOptions, type CycloneDxSpecVersion, type SpdxOptions, type PurlEcosystem } from "./sbom/index.ts";
+export { CATALOGERS, catalogersFor, type CatalogerEntry, type CatalogerScope, type CatalogerSettings } from "./catalogers/index.ts";
+export { buildSbom, sbomOptionsFrom, sbomTimestamp, isDeterministic, serializeCycloneDx, serializeSpdx, readSbomDocument, readSbomFile, CYCLONEDX_SPEC_VERSIONS, type BuildSbomOptions, type CycloneDxOptions, type CycloneDxSpecVersion, type SpdxOptions } from "./sbom/index.ts";
 export { databaseDecisions, ecosystemCoverage, seenEcosystems, describeEcosystems, type EcosystemCoverage, type SeenEcosystem } from "./match/coverage.ts";
 export { scanTarget, type ScanTargetOptions, type ScanTargetResult } from "./match/scan.ts";
 export { matchSbom, matchComponents, isUnresolved, explainFinding, findingsDocument, FINDINGS_SCHEMA_VERSION, type MatchOptions, type MatchStats, type FindingsDocument } from "./match/index.ts";
@@ -47,7 +46,6 @@ export {
   openImageSource,
   resolveImage,
   imageComponent,
-  imageCatalogers,
   ImageFs,
   OsContext,
   parseOsRelease,

@@ -1,7 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { formatErrorLine, InputError } from "../errors.ts";
 import type { CollectProblem } from "../model/index.ts";
-import type { Cataloger, CatalogResult, CollectResult, RangeSource, VirtualFs } from "./types.ts";
+import type { Cataloger, CatalogResult, CollectResult, FileEntry, RangeSource, VirtualFs } from "./types.ts";
 
 export interface CollectOptions {
   /** Largest file a cataloger is given, in bytes. */
@@ -10,9 +10,13 @@ export interface CollectOptions {
 
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
+/** Largest hidden copy offered to catalogers' `history` (larger ones only lose what they would have told). */
+export const HISTORY_FILE_MAX = 16 * 1024 * 1024;
+
 /**
- * Walks a virtual filesystem once and offers each file to the catalogers that ask for it. One
- * cataloger's failure on one file becomes a problem in the result; the run goes on.
+ * Walks a virtual filesystem once and offers each file to the catalogers that ask for it (and each
+ * hidden copy, when a cataloger reads history). One cataloger's failure on one file becomes a problem
+ * in the result; the run goes on.
  */
 export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], options: CollectOptions = {}): Promise<CollectResult> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -23,6 +27,7 @@ export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], o
     if (out.root) result.roots.push(out.root);
     if (out.problems) appendAll(result.problems, out.problems);
     if (out.findings) appendAll(result.findings, out.findings);
+    if (out.targetProperties) result.targetProperties = { ...result.targetProperties, ...out.targetProperties };
   };
   const failed = (cataloger: Cataloger, file: string | undefined, e: unknown): void => {
     const problem: CollectProblem = { source: cataloger.name, message: formatErrorLine(e) };
@@ -30,7 +35,27 @@ export async function collect(fs: VirtualFs, catalogers: readonly Cataloger[], o
     if (e instanceof InputError && e.line !== undefined) problem.line = e.line;
     result.problems.push(problem);
   };
-  for await (const entry of fs.walk()) {
+  const historians = catalogers.filter((c) => c.history !== undefined);
+  // A hidden copy is read from the layer stream as it passes: a read error is the walk's own (a broken
+  // layer) and ends the run as any layer error does. A cataloger's error on one copy is a problem.
+  const offerHistory = async (entry: FileEntry): Promise<void> => {
+    if (entry.size > HISTORY_FILE_MAX) return;
+    const wanted = historians.filter((c) => c.history?.required(entry));
+    if (wanted.length === 0) return;
+    const contents = await fs.readFile(entry.path, HISTORY_FILE_MAX);
+    for (const cataloger of wanted) {
+      try {
+        await cataloger.history?.extract({ entry, contents, fs });
+      } catch (e) {
+        failed(cataloger, entry.path, e);
+      }
+    }
+  };
+  for await (const entry of fs.walk(historians.length > 0 ? { hidden: true } : {})) {
+    if (entry.hidden) {
+      await offerHistory(entry);
+      continue;
+    }
     result.stats.filesSeen++;
     const wanted = catalogers.filter((c) => c.fileRequired(entry));
     if (wanted.length === 0) continue;

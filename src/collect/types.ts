@@ -7,8 +7,25 @@ export interface FileEntry {
   size: number;
   /** Unix mode bits (permissions and type), when known. */
   mode?: number;
-  /** For images: the digest of the layer that last wrote this file. */
+  /** For images: the digest of the layer that last wrote this file (for a hidden copy: that wrote this copy). */
   layer?: string;
+  /** For images: the index of that layer in the image (0 = bottom). */
+  layerIndex?: number;
+  /**
+   * True for a hidden copy: an older copy of the path that a later layer of an image overwrote or
+   * deleted, absent from the final view. Offered only to catalogers' `history` (see `WalkOptions`).
+   */
+  hidden?: boolean;
+}
+
+/** What a walk offers besides the files of the final view. */
+export interface WalkOptions {
+  /**
+   * Also offer the hidden copies (`FileEntry.hidden`; regular files only), each where the walk passes
+   * it, so that no layer is read twice. While a hidden copy is offered, `readFile(entry.path)` reads
+   * that copy. Filesystems without layers (directories, archives) have none and ignore this.
+   */
+  hidden?: boolean;
 }
 
 /**
@@ -18,8 +35,8 @@ export interface FileEntry {
 export interface VirtualFs {
   /** Human-readable description for messages, e.g. the directory path or image reference. */
   readonly description: string;
-  /** Every regular file, once each. */
-  walk(): AsyncIterable<FileEntry>;
+  /** Every regular file of the final view, once each (with `hidden`, the hidden copies too). */
+  walk(options?: WalkOptions): AsyncIterable<FileEntry>;
   /** Reads a file by its relative path; throws LimitExceededError above maxBytes, InputError when missing. */
   readFile(path: string, maxBytes?: number): Promise<Buffer>;
   /** True when the path names a regular file. */
@@ -67,6 +84,11 @@ export interface ExtractInput {
 
 export interface CatalogResult {
   components: Component[];
+  /**
+   * Facts about the walked target as a whole (an image's distro), for the SBOM's metadata component:
+   * usually returned by `finish`.
+   */
+  targetProperties?: Record<string, string>;
   /** The project the file describes (e.g. package.json's name), when the file says. */
   root?: Component;
   problems?: CollectProblem[];
@@ -96,6 +118,21 @@ export interface Cataloger {
    * run: make a new one per collect.
    */
   finish?(fs: VirtualFs): Promise<CatalogResult>;
+  /**
+   * For catalogers that learn from a file's history: the hidden copies of an image's files (older
+   * copies a later layer overwrote or deleted, e.g. a package database each layer rewrote, which says
+   * the layer that introduced each package). Hidden copies are offered, up to collect's
+   * HISTORY_FILE_MAX bytes, only to catalogers that have this; filesystems without layers never offer any.
+   */
+  readonly history?: HistoryReader;
+}
+
+/** How a cataloger reads hidden copies (`Cataloger.history`): what it learns goes to its `finish`. */
+export interface HistoryReader {
+  /** Decides on the entry alone (cheap, no I/O), as `fileRequired` does. */
+  required(entry: FileEntry): boolean;
+  /** Reads one hidden copy (`input.entry.hidden`); it makes no components. A thrown error is a problem for that file. */
+  extract(input: ExtractInput): Promise<void>;
 }
 
 export interface CollectResult {
@@ -104,6 +141,8 @@ export interface CollectResult {
   problems: CollectProblem[];
   /** Content findings of every cataloger, in walk order (see `Sbom.contentFindings`). */
   findings: Finding[];
+  /** The catalogers' `targetProperties`, in the order they were returned; absent when none returned any. */
+  targetProperties?: Record<string, string>;
   /** How many files were offered and how many were extracted. */
   stats: { filesSeen: number; filesExtracted: number };
 }

@@ -3,20 +3,21 @@ import type { Octokit } from "@octokit/rest";
 import { appendAll } from "../collect/collect.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import { findDockerfiles, lintDockerfiles, reachesThreshold } from "../lint/index.ts";
+import { dockerfilesUnder } from "../lint/engine.ts";
+import { lintRuleInfo } from "../lint/report.ts";
 import { scanTarget } from "../match/scan.ts";
-import type { Decision, Finding, Sbom, Target } from "../model/index.ts";
+import type { CheckResult, Decision, Finding, IssueAction, Sbom, Target } from "../model/index.ts";
 import { buildSbom, sbomOptionsFrom } from "../sbom/index.ts";
 import { describeTarget } from "../target/index.ts";
 import { resolveDbPath } from "../vulndb/index.ts";
 import { formatErrorLine } from "../errors.ts";
 import { redactSecrets } from "../io/text.ts";
 import { networkTimeoutsFromConfig } from "../io/timeouts.ts";
-import { findingFingerprint, lintFindingFingerprint, shortFingerprint } from "./fingerprint.ts";
-import { githubSettingsFromEnv, syncIssues, type IssueAction } from "./github.ts";
+import { findingFingerprint, lintFindingFingerprint } from "./fingerprint.ts";
+import { githubSettingsFromEnv, syncIssues } from "./github.ts";
 import { evaluatePolicy } from "./policy.ts";
 import { checkDeclaredRanges, planRemediation } from "./remediation.ts";
 import { isPostgresLocation, openTriageStore, triageStoreLocation, type TriageInput, type TriageStore } from "./triage.ts";
-import type { CheckResult } from "./types.ts";
 import { loadVexFiles } from "./vex.ts";
 
 /**
@@ -118,7 +119,7 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   }
 
   // 4. Dockerfile lint, for source trees that have Dockerfiles.
-  const lint = target.kind === "dir" ? await dockerfileLintStage(target.path, config, key, progress) : undefined;
+  const lint = target.kind === "dir" ? await dockerfileLintStage(target.path, sbom, config, key, progress) : undefined;
 
   // 5. Triage and issues: on every run, whether the gate passes or fails.
   const { triage, triageError, issues } = options.noTriage
@@ -156,11 +157,15 @@ export async function runCheck(target: Target, options: CheckOptions): Promise<C
   };
 }
 
-export { shortFingerprint };
 
-/** Lints the Dockerfiles of a source tree with the gate's config; undefined when it has none. */
-async function dockerfileLintStage(root: string, config: TollgateConfig, key: string, progress: (message: string) => void): Promise<CheckResult["lint"]> {
-  const files = await findDockerfiles(root);
+/**
+ * Lints the Dockerfiles of a source tree with the gate's config; undefined when it has none. They are
+ * the ones the SBOM's walk of `root` listed; an SBOM without that list (given by a library caller)
+ * leaves the lint to walk the tree itself.
+ */
+async function dockerfileLintStage(root: string, sbom: Sbom, config: TollgateConfig, key: string, progress: (message: string) => void): Promise<CheckResult["lint"]> {
+  const walked = sbom.metadata.target?.kind === "dir" && sbom.metadata.target.path === root ? sbom.buildFiles : undefined;
+  const files = walked ? dockerfilesUnder(root, walked.filter((f) => f.kind === "dockerfile").map((f) => f.path)) : await findDockerfiles(root);
   if (files.length === 0) return undefined;
   progress("linting Dockerfiles…");
   const lr = await lintDockerfiles(files, config);
@@ -185,6 +190,8 @@ async function dockerfileLintStage(root: string, config: TollgateConfig, key: st
         fingerprint: lintFindingFingerprint({ rule: f.ruleId, file: rel, message: f.message }, occurrence, key),
       };
     }),
+    // The findings' rules, so that the SARIF report describes them without looking them up.
+    rules: [...new Set(lr.findings.map((f) => f.ruleId))].map(lintRuleInfo).filter((rule) => rule !== undefined),
   };
 }
 

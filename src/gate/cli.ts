@@ -2,14 +2,12 @@ import { isAbsolute, join, dirname, resolve } from "node:path";
 import { Option } from "commander";
 import { examples, type CliApp } from "../cli/registry.ts";
 import type { LoadedConfig } from "../config/index.ts";
-import type { Sbom } from "../model/index.ts";
+import { shortFingerprint, type Sbom, type TriageStatus } from "../model/index.ts";
 import { durationSeconds } from "../config/duration.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic-write.ts";
 import { terminalText as t } from "../io/text.ts";
 import { parseTarget } from "../target/index.ts";
-import { shortFingerprint } from "./fingerprint.ts";
-import type { TriageStatus } from "./triage.ts";
 
 // The pipeline's modules are loaded when a command runs, not at start-up: `tollgate --help` and the
 // other commands do not pay for them.
@@ -148,11 +146,7 @@ export function registerGateCommands(app: CliApp): void {
     )
     .action(
       app.action<[string]>(async ([input], options, ctx) => {
-        const [{ runCheck }, { describeIssueAction }, { CHECK_FORMATS, inputLine, openVexDocument, parseReportSpec, renderReport }] = await Promise.all([
-          loadCheck(),
-          import("./github.ts"),
-          loadReports(),
-        ]);
+        const [{ runCheck }, { CHECK_FORMATS, describeIssueAction, inputLine, openVexDocument, parseReportSpec, renderReport }] = await Promise.all([loadCheck(), loadReports()]);
         const format = ctx.formatOf(CHECK_FORMATS, "table");
         const reports = ((options.report as string[] | undefined) ?? []).map(parseReportSpec);
         const target = await parseTarget(input);

@@ -19,11 +19,6 @@ export function findingFingerprint(f: Finding, target: string): string {
   return createHash("sha256").update(`tollgate/v1\n${f.id}\n${packageIdentity(f)}\n${target}`).digest("hex");
 }
 
-/** The short form shown to people (like a git abbreviated hash); `triage ack` accepts any unique prefix. */
-export function shortFingerprint(fp: string): string {
-  return fp.slice(0, 12);
-}
-
 /**
  * The stable identity of a Dockerfile lint finding: rule + file (relative to the target) + message +
  * which occurrence of that triple it is. The line is left out so that a finding keeps its identity

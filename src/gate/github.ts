@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Octokit } from "@octokit/rest";
 import { TollgateError } from "../errors.ts";
 import { fetchWithTimeouts, isLoopbackHost, NetworkTimeoutError, redactSecrets, type NetworkTimeouts } from "../io/http.ts";
-import { shortFingerprint } from "./fingerprint.ts";
+import { shortFingerprint, type IssueAction, type IssueActionKind } from "../model/index.ts";
 import type { TriageEntry, TriageRunResult, TriageStore } from "./triage.ts";
 
 /**
@@ -17,20 +17,6 @@ import type { TriageEntry, TriageRunResult, TriageStore } from "./triage.ts";
  * attempted in that run, so a rate limit costs one request and not minutes of waiting per finding, and
  * no issue is opened without the marker check. The token is sent over plain HTTP only to this machine.
  */
-
-export type IssueActionKind = "open" | "comment" | "reopen" | "close" | "link";
-
-export interface IssueAction {
-  kind: IssueActionKind;
-  fingerprint: string;
-  vulnerabilityId: string;
-  package: string;
-  issueNumber?: number;
-  url?: string;
-  /** Set when the action failed after retries (the gate goes on). */
-  error?: string;
-  dryRun?: boolean;
-}
 
 export interface IssueSyncOptions {
   /** owner/name. */
@@ -328,14 +314,4 @@ export async function syncIssues(store: TriageStore, run: TriageRunResult, optio
     }
   }
   return actions;
-}
-
-/** One line per action, as `--dry-run` prints them. */
-export function describeIssueAction(a: IssueAction): string {
-  const what = `${a.vulnerabilityId} in ${a.package}`;
-  const issue = a.issueNumber !== undefined ? ` #${a.issueNumber}` : "";
-  const prefix = a.dryRun ? "would " : "";
-  const verb = { open: "open an issue for", comment: "comment on issue", reopen: "reopen issue", close: "close issue", link: "link existing issue" }[a.kind];
-  const text = a.kind === "open" ? `${prefix}${verb} ${what}${issue}` : `${prefix}${verb}${issue} (${what})`;
-  return a.error ? `${text}: FAILED (${a.error})` : text;
 }

@@ -1,11 +1,11 @@
 import { basename } from "node:path";
 import type { SeverityThreshold, TollgateConfig, Waiver } from "../config/index.ts";
 import { isCalendarDate } from "../config/dates.ts";
-import { severityRank, type Decision, type Finding, type Sbom, type Severity } from "../model/index.ts";
+import { atOrAbove, type Decision, type Finding, type Sbom, type VexStatement, type WaiverState } from "../model/index.ts";
 import { problemLine } from "../collect/collect.ts";
 import { isUnresolved } from "../match/index.ts";
 import { purlMatches } from "./purl-match.ts";
-import { vexStatementFor, vexSubjectOf, type VexStatement } from "./vex.ts";
+import { vexStatementFor, vexSubjectOf } from "./vex.ts";
 
 /**
  * The policy engine: turns findings into decisions with the rule that decided. Separate knobs for
@@ -15,23 +15,6 @@ import { vexStatementFor, vexSubjectOf, type VexStatement } from "./vex.ts";
 
 export type PolicyConfig = Pick<TollgateConfig, "fail_on" | "warn_on" | "report" | "only_fixed" | "unresolved" | "waivers" | "strict_waivers"> &
   Partial<Pick<TollgateConfig, "unreadable">>;
-
-export type WaiverStatus = "active" | "expired" | "stale";
-
-/** A waiver and what became of it in this run. */
-export interface WaiverState {
-  /** Index in `waivers:` (for messages such as `waivers[2]`). */
-  index: number;
-  ids: string[];
-  package?: string;
-  reason: string;
-  owner?: string;
-  expires: string;
-  /** active: in force and matched; expired: past its date (stops applying); stale: in force but matched nothing. */
-  status: WaiverStatus;
-  /** How many findings it matched (for an expired waiver: would have matched). */
-  matched: number;
-}
 
 export interface PolicyOptions {
   /** The clock for waiver expiry (default: the current time). */
@@ -44,19 +27,6 @@ export interface PolicyResult {
   decisions: Decision[];
   waivers: WaiverState[];
   outcome: "pass" | "fail";
-}
-
-const THRESHOLD_RANK: Record<SeverityThreshold, number> = {
-  none: Number.POSITIVE_INFINITY,
-  low: severityRank("LOW"),
-  medium: severityRank("MEDIUM"),
-  high: severityRank("HIGH"),
-  critical: severityRank("CRITICAL"),
-};
-
-/** True when `severity` is at or above the threshold (`none` is never reached). */
-export function atOrAbove(severity: Severity, threshold: SeverityThreshold): boolean {
-  return severityRank(severity) >= THRESHOLD_RANK[threshold];
 }
 
 /**
@@ -215,11 +185,4 @@ export function evaluatePolicy(findings: readonly Finding[], sbom: Sbom, config:
 
   const outcome = decisions.some((d) => d.outcome === "fail") ? "fail" : "pass";
   return { decisions, waivers, outcome };
-}
-
-/** Counts of findings by severity (each finding once). */
-export function countBySeverity(findings: readonly Finding[]): Record<Severity, number> {
-  const counts: Record<Severity, number> = { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, NONE: 0, UNKNOWN: 0 };
-  for (const f of findings) counts[f.severity.level]++;
-  return counts;
 }

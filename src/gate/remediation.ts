@@ -1,8 +1,9 @@
 import { readRegularFile } from "../io/files.ts";
 import { isAbsolute, join } from "node:path";
 import semver from "semver";
-import type { Component, Decision, Finding } from "../model/index.ts";
-import { compareVersions } from "../vulndb/version/index.ts";
+import { declaredRangesByName } from "../catalogers/language/npm-lock.ts";
+import type { Component, DeclaredRange, Decision, Finding, FindingFix, Remediation, UpgradeGroup } from "../model/index.ts";
+import { compareVersions } from "../ecosystem/index.ts";
 
 /**
  * Remediation: for each failing finding the nearest fixed version, and grouped upgrades ("upgrade X
@@ -10,37 +11,6 @@ import { compareVersions } from "../vulndb/version/index.ts";
  * that the project (package.json, as recorded in package-lock.json) and the packages depending on it
  * declare, so that a lockfile refresh alone fixes it.
  */
-
-export interface FindingFix {
-  findingId: string;
-  package: string;
-  version?: string;
-  /** The nearest fixed version, or undefined when none is known. */
-  nearestFix?: string;
-}
-
-export interface UpgradeGroup {
-  /** The component's purl (or name). */
-  package: string;
-  name: string;
-  ecosystem?: string;
-  from?: string;
-  /** The lowest version that fixes every failing finding of the package. */
-  to: string;
-  /** Ids of the findings this upgrade fixes (failing or not). */
-  fixes: string[];
-  /** npm: "yes" when `to` satisfies every declared range that pulls the package in; "no" when one excludes it. */
-  withinDeclaredRange?: "yes" | "no" | "unknown";
-  /** The declared ranges checked, as `requester → range`. */
-  declaredRanges?: string[];
-}
-
-export interface Remediation {
-  fixes: FindingFix[];
-  upgrades: UpgradeGroup[];
-  /** Failing findings with no known fix. */
-  unfixable: FindingFix[];
-}
 
 function cmp(ecosystem: string | undefined, a: string, b: string): number {
   try {
@@ -90,29 +60,43 @@ export function planRemediation(decisions: readonly Decision[], allFindings: rea
 /** A package-lock.json larger than this is not read for ranges (the answer is then "unknown"). */
 const MAX_LOCK_BYTES = 64 * 1024 * 1024;
 
-type LockPackages = Record<string, { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> }>;
+type RangesByName = Map<string, DeclaredRange[]>;
 
-async function readLockPackages(path: string, cache: Map<string, LockPackages | undefined>): Promise<LockPackages | undefined> {
-  if (cache.has(path)) return cache.get(path);
-  let result: LockPackages | undefined;
-  try {
-    // A regular file only, opened without blocking (a FIFO must not hang the gate); too large: unknown.
-    const lock = JSON.parse((await readRegularFile(path, MAX_LOCK_BYTES)).toString("utf8")) as { packages?: unknown };
-    if (lock && typeof lock.packages === "object" && lock.packages !== null) result = lock.packages as LockPackages;
-  } catch {
-    result = undefined;
+/**
+ * The ranges a package-lock.json on disk declares for `name` (`declaredRangesByName`); null when it
+ * cannot be read or has no `packages` table.
+ */
+async function rangesInLockfile(path: string, name: string, cache: Map<string, RangesByName | undefined>): Promise<readonly DeclaredRange[] | null> {
+  if (!cache.has(path)) {
+    let byName: RangesByName | undefined;
+    try {
+      // A regular file only, opened without blocking (a FIFO must not hang the gate); too large: unknown.
+      const lock = JSON.parse((await readRegularFile(path, MAX_LOCK_BYTES)).toString("utf8")) as { packages?: unknown };
+      if (lock && typeof lock.packages === "object" && lock.packages !== null) byName = declaredRangesByName(lock.packages);
+    } catch {
+      byName = undefined;
+    }
+    cache.set(path, byName);
   }
-  cache.set(path, result);
-  return result;
+  const byName = cache.get(path);
+  return byName ? (byName.get(name) ?? []) : null;
+}
+
+/** True when `version` satisfies a declared range (a malformed or invalid range admits nothing). */
+function admits(declared: DeclaredRange, version: string): boolean {
+  if (declared.malformed) return false;
+  const valid = semver.validRange(declared.range, { loose: true });
+  return valid !== null && semver.satisfies(version, valid, { loose: true });
 }
 
 /**
  * For npm upgrades: checks `to` against the ranges declared for the package by whatever requires it
- * in the package-lock.json it was found in (v2/v3 lockfiles record package.json's ranges under "").
- * `root` resolves the lockfile paths of the SBOM's locations.
+ * in the package-lock.json it was found in (v2/v3 lockfiles record package.json's ranges under ""):
+ * the ranges the SBOM's walk recorded on the component (`Component.declaredRanges`), else (an SBOM
+ * built elsewhere) those of the lockfile read again, its path resolved against `root`.
  */
 export async function checkDeclaredRanges(upgrades: UpgradeGroup[], components: readonly Component[], root: string): Promise<void> {
-  const cache = new Map<string, LockPackages | undefined>();
+  const cache = new Map<string, RangesByName | undefined>();
   for (const u of upgrades) {
     if (u.ecosystem !== "npm") continue;
     delete u.declaredRanges;
@@ -122,25 +106,12 @@ export async function checkDeclaredRanges(upgrades: UpgradeGroup[], components: 
       u.withinDeclaredRange = "unknown";
       continue;
     }
-    const packages = await readLockPackages(isAbsolute(lockLoc.path) ? lockLoc.path : join(root, lockLoc.path), cache);
-    if (!packages) {
+    const declared = c.declaredRanges !== undefined ? c.declaredRanges : await rangesInLockfile(isAbsolute(lockLoc.path) ? lockLoc.path : join(root, lockLoc.path), u.name, cache);
+    if (!declared) {
       u.withinDeclaredRange = "unknown";
       continue;
     }
-    const ranges: string[] = [];
-    let ok = true;
-    let any = false;
-    for (const [path, entry] of Object.entries(packages)) {
-      for (const deps of [entry.dependencies, entry.optionalDependencies, entry.peerDependencies, path === "" ? entry.devDependencies : undefined]) {
-        const range = deps?.[u.name];
-        if (range === undefined) continue;
-        any = true;
-        ranges.push(`${path === "" ? "(project)" : path.replace(/^.*node_modules\//, "")} → ${range}`);
-        const valid = semver.validRange(range, { loose: true });
-        if (valid === null || !semver.satisfies(u.to, valid, { loose: true })) ok = false;
-      }
-    }
-    u.declaredRanges = ranges;
-    u.withinDeclaredRange = any ? (ok ? "yes" : "no") : "unknown";
+    u.declaredRanges = declared.map((d) => `${d.requester === "" ? "(project)" : d.requester.replace(/^.*node_modules\//, "")} → ${d.range}`);
+    u.withinDeclaredRange = declared.length === 0 ? "unknown" : declared.every((d) => admits(d, u.to)) ? "yes" : "no";
   }
 }

@@ -15,11 +15,10 @@ import {
   type TriageRun,
   type TriageRunResult,
   type TriageDump,
-  type TriageStatus,
   type TriageStore,
   type TriageStoreOptions,
 } from "./triage.ts";
-import type { Severity } from "../model/index.ts";
+import type { Severity, TriageStatus } from "../model/index.ts";
 
 /**
  * The PostgreSQL triage store: one database shared by every CI runner of an organisation, through

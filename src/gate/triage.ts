@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { InputError } from "../errors.ts";
-import type { Finding, Severity } from "../model/index.ts";
+import type { Finding, Severity, TriageStatus } from "../model/index.ts";
 import { findingFingerprint, packageIdentity } from "./fingerprint.ts";
 
 /**
@@ -15,8 +15,6 @@ import { findingFingerprint, packageIdentity } from "./fingerprint.ts";
  * `postgres://` URL is PostgreSQL (`triage-postgres.ts`: one store shared by every CI runner of an
  * organisation). Both implement the same contract (test/gate/triage-contract.test.ts runs on both).
  */
-
-export type TriageStatus = "new" | "acknowledged" | "fixed";
 
 export interface TriageEntry {
   /** The repository the finding was recorded under (`owner/name`), `""` when the run named none. */

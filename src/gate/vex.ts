@@ -1,7 +1,7 @@
 import { readRegularFile } from "../io/files.ts";
 import { appendAll } from "../collect/collect.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
-import type { Component, Finding, Sbom } from "../model/index.ts";
+import type { Component, Finding, Sbom, VexProduct, VexStatement, VexStatus } from "../model/index.ts";
 import { digestOf, purlMatches } from "./purl-match.ts";
 
 /**
@@ -9,33 +9,6 @@ import { digestOf, purlMatches } from "./purl-match.ts";
  * CycloneDX BOM), read into one normalised statement shape. Only `not_affected` and `fixed`
  * suppress a finding; `affected` and `under_investigation` are kept and shown.
  */
-
-export type VexStatus = "not_affected" | "affected" | "fixed" | "under_investigation";
-
-/** The product a statement is about: a purl, an image digest, or both, with optional subcomponents. */
-export interface VexProduct {
-  purl?: string;
-  digest?: string;
-  /** purls of the components inside the product that the statement is about. */
-  subcomponents: string[];
-}
-
-export interface VexStatement {
-  vulnerability: string;
-  aliases: string[];
-  products: VexProduct[];
-  status: VexStatus;
-  justification?: string;
-  impactStatement?: string;
-  actionStatement?: string;
-  /** ISO time the statement (or its document) was issued; a later statement wins. */
-  timestamp?: string;
-  /** The document it came from (path) and its format. */
-  source: string;
-  format: "openvex" | "cyclonedx";
-  /** Position among all statements read, for ties. */
-  order: number;
-}
 
 /** Size limit for one VEX document. */
 export const MAX_VEX_BYTES = 32 * 1024 * 1024;

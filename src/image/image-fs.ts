@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { FileEntry, VirtualFs } from "../collect/index.ts";
+import type { FileEntry, VirtualFs, WalkOptions } from "../collect/index.ts";
 import { InputError, LimitExceededError, UnsafeInputError } from "../errors.ts";
 import { normalizeLayerPath, ReadBudget, readLayer, type LayerEntry, type LayerEntryType } from "../oci/layer.ts";
 import type { ResolvedImage } from "../oci/types.ts";
@@ -17,7 +17,6 @@ export interface IndexEntry {
 
 const MAX_SYMLINK_HOPS = 40;
 const CACHE_FILE_MAX = 8 * 1024 * 1024;
-const HISTORY_FILE_MAX = 16 * 1024 * 1024;
 const CACHE_TOTAL_MAX = 32 * 1024 * 1024;
 
 function parentOf(path: string): string {
@@ -62,6 +61,8 @@ interface SquashedEntry {
   layer: number;
   /** Size of a hard link's target (same layer), or the file's own size. */
   size: number;
+  /** An older copy, not in the final view (a later layer overwrote or deleted it). */
+  hidden?: boolean;
 }
 
 /**
@@ -69,22 +70,19 @@ interface SquashedEntry {
  * top layer down, so that each entry can be judged visible or not the moment it passes (a path already
  * provided by a higher layer, whited out, under an opaque directory or under a path a higher layer
  * made a non-directory is hidden). One pass therefore reads every byte once, and the file being offered
- * is read straight from the stream. Reads of other files (companions, symlink targets) use an index of
+ * is read straight from the stream; asked to (`walk({ hidden: true })`), the walk offers the hidden
+ * copies of regular files too, as they pass. Reads of other files (companions, symlink targets) use an index of
  * the final view (from the finished walk, or one header-only pass) and re-stream only that file's layer.
  * Nothing is written to disk; symlinks are resolved inside the image, never on the host.
  */
 export class ImageFs implements VirtualFs {
   readonly description: string;
   private readonly image: ResolvedImage;
-  private readonly onWalkEnd: (() => void) | undefined;
-  /** Paths whose hidden (older) copies the walk hands to `onHistory`: package databases. */
-  historyPaths: ReadonlySet<string> = new Set();
-  onHistory: ((path: string, layer: number, contents: Buffer) => void) | undefined;
   /** Progress lines ("layer 2/5 …"), for the CLI's TTY progress. */
   progress: ((message: string) => void) | undefined;
   private index: Map<string, IndexEntry> | undefined;
   private indexing: Promise<Map<string, IndexEntry>> | undefined;
-  private current: { path: string; entry: LayerEntry; size: number; layer: number; contents?: Promise<Buffer> } | undefined;
+  private current: { path: string; entry: LayerEntry; size: number; layer: number; hidden: boolean; contents?: Promise<Buffer> } | undefined;
   private readonly cache = new Map<string, Buffer>();
   /** listDirectory's view: folder → sorted names, built from `childrenOf` (the index it came from). */
   private children: Map<string, string[]> | undefined;
@@ -98,11 +96,10 @@ export class ImageFs implements VirtualFs {
   /** Decompressed bytes of the last completed walk. */
   bytesRead = 0;
 
-  constructor(image: ResolvedImage, limits: ImageLimits, onWalkEnd?: () => void) {
+  constructor(image: ResolvedImage, limits: ImageLimits) {
     this.image = image;
     this.budget = new ReadBudget(limits);
     this.description = image.description;
-    this.onWalkEnd = onWalkEnd;
   }
 
   /** The id (digest) of layer i, as recorded in component locations. */
@@ -114,8 +111,8 @@ export class ImageFs implements VirtualFs {
     return `${this.image.description}: layer ${i + 1}/${this.image.layers.length} (${this.layerId(i)})`;
   }
 
-  /** The squash pass: every entry visible in the final filesystem, top layer first. */
-  private async *squash(visible: Map<string, IndexEntry>, budget: ReadBudget, withHistory = false): AsyncGenerator<SquashedEntry> {
+  /** The squash pass: every entry visible in the final filesystem, top layer first (with `withHidden`, the hidden regular files too). */
+  private async *squash(visible: Map<string, IndexEntry>, budget: ReadBudget, withHidden = false): AsyncGenerator<SquashedEntry> {
     const hidden = new Set<string>();
     const opaque = new Set<string>();
     for (let li = this.image.layers.length - 1; li >= 0; li--) {
@@ -157,12 +154,7 @@ export class ImageFs implements VirtualFs {
         }
         if (entry.type === "file") layerFileSizes.set(path, entry.size);
         if (isShadowed(path)) {
-          // Older copies of package databases, hidden by a later layer: read as they pass, so that each
-          // package can be attributed to the layer that introduced it.
-          const onHistory = this.onHistory;
-          if (withHistory && onHistory && entry.type === "file" && this.historyPaths.has(path) && entry.size <= HISTORY_FILE_MAX) {
-            onHistory(path, li, await readStream(entry.data, entry.size, HISTORY_FILE_MAX, `${where}: /${path}`));
-          }
+          if (withHidden && entry.type === "file") yield { entry, layer: li, size: entry.size, hidden: true };
           continue;
         }
         const ie: IndexEntry = { type: entry.type, size: entry.size, layer: li };
@@ -184,19 +176,25 @@ export class ImageFs implements VirtualFs {
     }
   }
 
-  async *walk(): AsyncIterable<FileEntry> {
+  /**
+   * Every regular file (hard links too) of the final view, top layer first; with `hidden`, also the
+   * hidden copies of regular files (`FileEntry.hidden`), each offered as its layer passes.
+   */
+  async *walk(options: WalkOptions = {}): AsyncIterable<FileEntry> {
     const visible = new Map<string, IndexEntry>();
     const budget = this.budget.pass();
     let lastLayer = -1;
-    for await (const s of this.squash(visible, budget, true)) {
-      if (s.layer !== lastLayer && this.progress) {
+    for await (const s of this.squash(visible, budget, options.hidden === true)) {
+      const hidden = s.hidden === true;
+      if (!hidden && s.layer !== lastLayer && this.progress) {
         lastLayer = s.layer;
         this.progress(`reading layer ${this.image.layers.length - s.layer}/${this.image.layers.length} (${this.layerId(s.layer).slice(0, 19)})`);
       }
       if (s.entry.type !== "file" && s.entry.type !== "link") continue;
-      this.current = { path: s.entry.path, entry: s.entry, size: s.size, layer: s.layer };
-      const fe: FileEntry = { path: s.entry.path, size: s.size, layer: this.layerId(s.layer) };
+      this.current = { path: s.entry.path, entry: s.entry, size: s.size, layer: s.layer, hidden };
+      const fe: FileEntry = { path: s.entry.path, size: s.size, layer: this.layerId(s.layer), layerIndex: s.layer };
       if (s.entry.mode !== undefined) fe.mode = s.entry.mode;
+      if (hidden) fe.hidden = true;
       try {
         yield fe;
       } finally {
@@ -207,7 +205,6 @@ export class ImageFs implements VirtualFs {
     }
     this.bytesRead = budget.passBytes;
     this.index = visible;
-    this.onWalkEnd?.();
   }
 
   /** The final view's index: from a finished walk, else built by one pass that skips file data. */
@@ -247,6 +244,10 @@ export class ImageFs implements VirtualFs {
     return out.join("/");
   }
 
+  /**
+   * The file being offered by the walk (a hidden copy too, while it is offered) is read straight from
+   * the layer stream; any other path through the final view's index, re-streaming its layer.
+   */
   async readFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
     const p = path.split("/").filter((x) => x !== "" && x !== ".").join("/");
     const cur = this.current;
@@ -338,7 +339,7 @@ export class ImageFs implements VirtualFs {
 
   async exists(path: string): Promise<boolean> {
     const p = path.split("/").filter((x) => x !== "" && x !== ".").join("/");
-    if (this.current?.path === p) return true;
+    if (this.current?.path === p && !this.current.hidden) return true;
     const index = await this.ensureIndex();
     const e = index.get(this.resolve(path, index));
     return e?.type === "file" || e?.type === "link";

@@ -3,26 +3,16 @@ import { PackageURL } from "packageurl-js";
 import type { Cataloger, VirtualFs } from "../collect/index.ts";
 import type { NetworkTimeouts } from "../io/timeouts.ts";
 import { makeScratchDirSync } from "../io/paths.ts";
-import type { Component, Target } from "../model/index.ts";
-import { apkCataloger, apkInstalledKeys } from "./catalogers/apk.ts";
-import { dpkgCataloger, dpkgInstalledKeys } from "./catalogers/dpkg.ts";
-import { dpkgCopyrightCataloger } from "./catalogers/dpkg-copyright.ts";
-import { goBinaryCataloger } from "./catalogers/go-binary.ts";
-import { javaArchiveCataloger } from "./catalogers/java-archive.ts";
-import { RPM_SQLITE_DBS, rpmCataloger, rpmInstalledKeys } from "./catalogers/rpm.ts";
-import { OsContext } from "./catalogers/os-context.ts";
-import { osReleaseCataloger } from "./catalogers/os-release.ts";
+import type { Component } from "../model/index.ts";
+import { catalogersFor } from "../catalogers/index.ts";
+import { OsContext } from "../catalogers/os/os-context.ts";
 import { ImageFs } from "./image-fs.ts";
-import { openDockerArchive, openOciArchive, openOciDirectory } from "../oci/layout.ts";
 import { parsePlatform } from "../oci/manifest.ts";
-import { openRegistryImage } from "../oci/registry.ts";
 import type { ResolvedImage } from "../oci/types.ts";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "./types.ts";
+import { imageSourceOf, type ImageTarget } from "./sources/index.ts";
 
-const DPKG_STATUS = "var/lib/dpkg/status";
-const APK_INSTALLED = "lib/apk/db/installed";
-
-export type ImageTarget = Extract<Target, { kind: "registry" | "oci-dir" | "oci-archive" | "docker-archive" }>;
+export type { ImageTarget } from "./sources/index.ts";
 
 export interface ImageSourceOptions {
   /** os/arch[/variant] to pick out of a multi-platform index (default linux/amd64). */
@@ -38,32 +28,28 @@ export interface ImageSourceOptions {
   timeouts?: Partial<NetworkTimeouts>;
 }
 
-/** An opened image: its squashed filesystem, the image as the SBOM's metadata component, and the OS catalogers. */
+/** An opened image: its squashed filesystem, the image as the SBOM's metadata component, and the catalogers of an image run (`catalogersFor("image")`). */
 export interface ImageSource {
   fs: VirtualFs;
+  /**
+   * The image (name, digests, platform, layers); what the walk finds out about it (its OS, package
+   * databases not read) comes back as the collect result's `targetProperties`.
+   */
   metadata: Component;
   catalogers: Cataloger[];
   close(): Promise<void>;
 }
 
-/** Reads the image a target names, without a daemon: a registry, an OCI layout or archive, or a `docker save` tar. */
+/**
+ * Reads the image a target names, without a daemon, through its image source (src/image/sources/: a
+ * registry, an OCI layout or archive, a `docker save` tar).
+ */
 export async function resolveImage(target: ImageTarget, options: ImageSourceOptions = {}): Promise<ResolvedImage> {
+  const source = imageSourceOf(target.kind);
+  if (!source) throw new Error(`no image source for ${target.kind}: targets`);
   const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...options.limits };
   const platform = parsePlatform(options.platform ?? "linux/amd64");
-  switch (target.kind) {
-    case "registry":
-      return openRegistryImage(target.reference, platform, limits, {
-        insecureRegistries: options.insecureRegistries ?? [],
-        env: options.env ?? process.env,
-        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      });
-    case "oci-dir":
-      return openOciDirectory(target.path, target.tag, platform, limits);
-    case "oci-archive":
-      return openOciArchive(target.path, target.tag, platform, limits);
-    case "docker-archive":
-      return openDockerArchive(target.path, target.tag, limits);
-  }
+  return source.open(target.kind === "registry" ? { reference: target.reference } : { path: target.path, ...(target.tag !== undefined ? { tag: target.tag } : {}) }, { platform, limits, options });
 }
 
 /** The image as a CycloneDX `container` component: name, tag, digests, platform and layers as properties. */
@@ -102,76 +88,33 @@ export function imageComponent(image: ResolvedImage): Component {
 }
 
 /**
- * The catalogers that read an image: distro, dpkg (with copyright licenses), apk and rpm, sharing one
- * context for the distro; Go binaries' build info; Java archives' Maven coordinates. Language lockfiles
- * and installed metadata come from the SBOM domain's catalogers, which serve directories and images alike.
+ * Opens the image a target names for one collect run: its squashed filesystem and the image catalogers,
+ * the OS ones sharing one `OsContext` (completed by the os-release cataloger's `finish`).
  */
-export function imageCatalogers(ctx: OsContext, scratchDir: () => Promise<string>, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Cataloger[] {
-  const java = javaArchiveCataloger({
-    maxNestedBytes: limits.maxJavaNestedBytes,
-    maxArchiveDecompressedBytes: limits.maxJavaArchiveDecompressedBytes,
-    maxImageDecompressedBytes: limits.maxJavaDecompressedBytes,
-    maxDepth: limits.maxJavaDepth,
-  });
-  return [osReleaseCataloger(ctx), dpkgCataloger(ctx), dpkgCopyrightCataloger(ctx), apkCataloger(ctx), rpmCataloger(ctx, scratchDir, { maxRows: limits.maxRpmRows }), goBinaryCataloger(), java];
-}
-
 export async function openImageSource(target: ImageTarget, options: ImageSourceOptions = {}): Promise<ImageSource> {
   const limits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...options.limits };
   options.progress?.(`reading ${target.input}`);
   const image = await resolveImage(target, options);
-  const metadata = imageComponent(image);
-  const ctx = new OsContext();
-  let scratchPath: string | undefined;
-  const fs = new ImageFs(image, limits, () => {
-    ctx.finalize();
-    if (ctx.distro) {
-      metadata.properties ??= {};
-      metadata.properties["tollgate:image:os"] = ctx.distro.versionId ? `${ctx.distro.id}-${ctx.distro.versionId}` : ctx.distro.id;
-    }
-    for (const db of ctx.unreadDatabases) {
-      metadata.properties ??= {};
-      metadata.properties[`tollgate:image:unreadDatabase:${db}`] = "not read";
-    }
-  });
+  const fs = new ImageFs(image, limits);
   if (options.progress) fs.progress = options.progress;
-  ctx.layerIds = image.layers.map((l) => l.id);
-  fs.historyPaths = new Set([DPKG_STATUS, APK_INSTALLED, ...RPM_SQLITE_DBS]);
-  fs.onHistory = (path, layer, contents) => {
-    if (RPM_SQLITE_DBS.has(path)) {
-      // An older copy that is not a readable SQLite rpmdb only loses its layer's attribution.
-      try {
-        ctx.addHistory(path, layer, rpmInstalledKeys(contents, scratchDirSync(), { maxRows: limits.maxRpmRows }));
-      } catch {
-        /* the packages stay attributed to the database's own layer */
-      }
-      return;
-    }
-    const text = contents.toString("utf8");
-    ctx.addHistory(path, layer, path === DPKG_STATUS ? dpkgInstalledKeys(text) : apkInstalledKeys(text));
-  };
+  let scratchPath: string | undefined;
+  // Scratch space (for rpm's SQLite databases) is made on demand and removed by close(); named with this
+  // process's id, so that the next run removes what a killed run left behind.
+  const scratchDir = (): Promise<string> => Promise.resolve((scratchPath ??= makeScratchDirSync("tollgate-image")));
   return {
     fs,
-    metadata,
-    catalogers: imageCatalogers(ctx, scratchDir, limits),
+    metadata: imageComponent(image),
+    // The host's Go module cache says nothing about an image's modules.
+    catalogers: catalogersFor("image", { os: new OsContext(), scratchDir, imageLimits: limits, goModCache: false }),
     async close() {
       if (scratchPath) await rm(scratchPath, { recursive: true, force: true });
     },
   };
-  // Scratch space (for rpm's SQLite databases) is made on demand and removed by close().
-  function scratchDirSync(): string {
-    // Named with this process's id, so that the next run removes what a killed run left behind.
-    scratchPath ??= makeScratchDirSync("tollgate-image");
-    return scratchPath;
-  }
-  function scratchDir(): Promise<string> {
-    return Promise.resolve(scratchDirSync());
-  }
 }
 
 export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "./types.ts";
 export type { ResolvedImage, LayerRef } from "../oci/types.ts";
 export { ImageFs } from "./image-fs.ts";
-export { OsContext, parseOsRelease, type Distro } from "./catalogers/os-context.ts";
+export { OsContext, parseOsRelease, type Distro } from "../catalogers/os/os-context.ts";
 export { parseRegistryReference, RegistryClient, usesPlainHttp, type RegistryOptions } from "../oci/registry.ts";
 export { lookupCredentials, type RegistryCredentials } from "../oci/auth.ts";

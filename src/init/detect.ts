@@ -7,19 +7,6 @@ export type DependabotEcosystem = "npm" | "pip" | "gomod" | "cargo" | "maven" | 
 
 export const DEPENDABOT_ECOSYSTEMS: readonly DependabotEcosystem[] = ["npm", "pip", "gomod", "cargo", "maven", "gradle", "composer", "bundler", "nuget", "docker", "github-actions"];
 
-/** OSV ecosystem names (for `tollgate db update --ecosystem`), where one applies. */
-export const OSV_ECOSYSTEM: Readonly<Partial<Record<DependabotEcosystem, string>>> = {
-  npm: "npm",
-  pip: "PyPI",
-  gomod: "Go",
-  cargo: "crates.io",
-  maven: "Maven",
-  gradle: "Maven",
-  composer: "Packagist",
-  bundler: "RubyGems",
-  nuget: "NuGet",
-};
-
 export interface DetectedEcosystem {
   ecosystem: DependabotEcosystem;
   /** Directories holding its manifests, as Dependabot wants them: `/` or `/sub/dir`, sorted. */

@@ -5,7 +5,7 @@ import { writeFileAtomic } from "../io/atomic-write.ts";
 import { detectEcosystems, type DetectedEcosystem } from "./detect.ts";
 import { configTemplate, dependabotTemplate, DOCKERFILE_TEMPLATES, DOCKERIGNORE, workflowTemplate, type DockerfileTemplate, type TollgateSource } from "./templates.ts";
 
-export { detectEcosystems, ecosystemOfFile, DEPENDABOT_ECOSYSTEMS, OSV_ECOSYSTEM, type DependabotEcosystem, type DetectedEcosystem } from "./detect.ts";
+export { detectEcosystems, ecosystemOfFile, DEPENDABOT_ECOSYSTEMS, type DependabotEcosystem, type DetectedEcosystem } from "./detect.ts";
 export {
   workflowTemplate,
   dependabotTemplate,

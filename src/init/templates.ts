@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
-import { OSV_ECOSYSTEM, type DetectedEcosystem } from "./detect.ts";
+import { ecosystemOfDependabot } from "../ecosystem/index.ts";
+import type { DetectedEcosystem } from "./detect.ts";
 
 /**
  * The files `tollgate init` writes, kept as TypeScript strings so that the compiled package (dist/)
@@ -148,7 +149,8 @@ export function codeqlMatrix(ecosystems: readonly DetectedEcosystem[]): { langua
 
 /** `.github/workflows/tollgate.yml` */
 export function workflowTemplate(o: WorkflowOptions): string {
-  const osv = [...new Set(o.ecosystems.flatMap((e) => (OSV_ECOSYSTEM[e.ecosystem] !== undefined ? [OSV_ECOSYSTEM[e.ecosystem] as string] : [])))];
+  // The OSV ecosystems of the detected manifests (the registry's Dependabot names; docker and github-actions have none here).
+  const osv = [...new Set(o.ecosystems.flatMap((e) => ecosystemOfDependabot(e.ecosystem) ?? []))];
   const dbUpdate = osv.length > 0 ? `tollgate db update --ecosystem ${osv.join(" ")}` : "tollgate db update";
   // The image holds its base image's OS packages too: Debian and Alpine, the bases of most images (another
   // base's packages are reported as not covered by the database, and the gate says so).

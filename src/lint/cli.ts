@@ -1,7 +1,7 @@
 import { Option } from "commander";
 import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
-import type { ImageTarget } from "../image/index.ts";
+import { imageSchemesText, isImageTarget } from "../image/sources/index.ts";
 import { parseTarget } from "../target/index.ts";
 import type { LintSeverity } from "./rules/index.ts";
 
@@ -65,13 +65,11 @@ export function registerLintCommands(app: CliApp): void {
         const loaded = await ctx.config();
         validateLintConfig(loaded.config, loaded.file);
         const target = await parseTarget(ref);
-        if (!["registry", "oci-dir", "oci-archive", "docker-archive"].includes(target.kind)) {
-          throw new UsageError(`lint image ${ref}: not an image (${target.kind}:); use registry:, oci-dir:, oci-archive: or docker-archive:`);
-        }
+        if (!isImageTarget(target)) throw new UsageError(`lint image ${ref}: not an image (${target.kind}:); use ${imageSchemesText()}`);
         const failOn = (options.failOn as LintSeverity | undefined) ?? loaded.config.lint.fail_on;
         const { sbomOptionsFrom } = await import("../sbom/build.ts");
         const image = sbomOptionsFrom(loaded.config, { platform: options.platform as string | undefined, insecureRegistries: options.insecureRegistry as string[] | undefined });
-        const result = await lintImage(target as ImageTarget, loaded.config, {
+        const result = await lintImage(target, loaded.config, {
           ...(image.platform !== undefined ? { platform: image.platform } : {}),
           insecureRegistries: image.insecureRegistries ?? [],
           ...(image.imageLimits ? { limits: image.imageLimits } : {}),

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isDockerfileName } from "../catalogers/build/dockerfile.ts";
 import { appendAll, DirectoryFs } from "../collect/index.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import { InputError, LimitExceededError } from "../errors.ts";
@@ -84,11 +85,8 @@ export function lintDockerfileText(text: string, file: string, config?: Tollgate
   return findings.sort((a, b) => a.line - b.line || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0));
 }
 
-/** Dockerfile names: `Dockerfile`, `Containerfile`, `Dockerfile.<variant>`, `<name>.Dockerfile`. */
-export function isDockerfileName(name: string): boolean {
-  if (/\.dockerignore$/i.test(name)) return false;
-  return /^(?:Dockerfile|Containerfile)(?:\.[\w.-]+)?$/.test(name) || /^[\w.-]+\.(?:Dockerfile|dockerfile|Containerfile)$/.test(name);
-}
+/** The Dockerfile name rule, shared with the cataloger that lists Dockerfiles in the SBOM's walk. */
+export { isDockerfileName };
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -120,13 +118,22 @@ async function readDockerfile(path: string): Promise<string> {
 /** Every Dockerfile under `dir` (sorted; symlinks not followed; node_modules, .git and vendored trees skipped). */
 export async function findDockerfiles(dir: string): Promise<string[]> {
   const fs = new DirectoryFs(dir);
-  const out: string[] = [];
+  const found: string[] = [];
   for await (const entry of fs.walk()) {
     if (!isDockerfileName(basename(entry.path))) continue;
-    if (out.length >= MAX_DOCKERFILES) throw new LimitExceededError(`${dir}: more than ${MAX_DOCKERFILES} Dockerfiles`);
-    out.push(join(dir, entry.path));
+    found.push(entry.path);
+    if (found.length > MAX_DOCKERFILES) break; // refused by dockerfilesUnder
   }
-  return out;
+  return dockerfilesUnder(dir, found);
+}
+
+/**
+ * The Dockerfiles a walk of `dir` found (paths relative to it, in walk order: `findDockerfiles`, or
+ * the SBOM's walk, `Sbom.buildFiles`) as paths under `dir`; more than 10,000 are refused.
+ */
+export function dockerfilesUnder(dir: string, found: readonly string[]): string[] {
+  if (found.length > MAX_DOCKERFILES) throw new LimitExceededError(`${dir}: more than ${MAX_DOCKERFILES} Dockerfiles`);
+  return found.map((path) => join(dir, path));
 }
 
 /**

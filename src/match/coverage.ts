@@ -7,7 +7,8 @@
 import type { TollgateConfig } from "../config/index.ts";
 import type { Component, Decision, Sbom } from "../model/index.ts";
 import { staleDatabaseReason, type VulnDb } from "../vulndb/index.ts";
-import { packageKeyOf, releaseMatches } from "./index.ts";
+import { releaseMatches, releaseScopeKey } from "../ecosystem/index.ts";
+import { packageKeyOf } from "./index.ts";
 
 /** One ecosystem (with the release scope OS packages are matched in) that a target's components are matched in. */
 export interface SeenEcosystem {
@@ -25,21 +26,13 @@ export interface EcosystemCoverage {
   missing: SeenEcosystem[];
 }
 
-/** The OSV ecosystem key of a release-scoped ecosystem, as `db update` downloads it (`Debian:12`, `Alpine:v3.20`). */
-function ecosystemKey(ecosystem: string, release: string | undefined): string {
-  if (!release) return ecosystem;
-  if (ecosystem === "Debian") return `Debian:${release.split(".")[0]}`;
-  if (ecosystem === "Alpine") return `Alpine:v${release.replace(/^v/, "").split(".").slice(0, 2).join(".")}`;
-  return ecosystem;
-}
-
 /** The ecosystems a target's matchable components (those with an ecosystem and an exact version) are looked up in. */
 export function seenEcosystems(components: readonly Component[]): SeenEcosystem[] {
   const seen = new Map<string, SeenEcosystem>();
   for (const c of components) {
     const k = packageKeyOf(c);
     if (typeof k === "string") continue;
-    const key = ecosystemKey(k.ecosystem, k.release);
+    const key = releaseScopeKey(k.ecosystem, k.release);
     const entry = seen.get(key);
     if (entry) entry.components++;
     else seen.set(key, { key, ecosystem: k.ecosystem, ...(k.release !== undefined && key !== k.ecosystem ? { release: k.release } : {}), components: 1 });

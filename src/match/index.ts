@@ -9,11 +9,10 @@
 import { appendAll } from "../collect/collect.ts";
 import type { Component, Finding, MatchReason, Sbom, SeverityScore } from "../model/index.ts";
 import { severityRank } from "../model/index.ts";
-import { ecosystemOfPurl } from "../sbom/purl-ecosystem.ts";
+import { compareSemver, ecosystemOfPurl, releaseMatches, sameOsPackageKind, sourcePackageMatching, versionComparator, type VersionComparator } from "../ecosystem/index.ts";
 import type { VulnDb } from "../vulndb/index.ts";
 import type { OsvAffected, OsvEvent, OsvRange, OsvRecord } from "../vulndb/osv.ts";
 import { recordSeverity } from "../vulndb/severity.ts";
-import { compareSemver, versionComparator, type VersionComparator } from "../vulndb/version/index.ts";
 
 export interface MatchOptions {
   /** Called once with the run's counters (GIT ranges skipped, components not matchable…). */
@@ -46,22 +45,6 @@ export interface PackageKey {
 }
 
 
-/** Debian and Ubuntu code names → release numbers, as OSV's ecosystem suffixes write them. */
-const CODENAMES: Record<string, string> = {
-  jessie: "8",
-  stretch: "9",
-  buster: "10",
-  bullseye: "11",
-  bookworm: "12",
-  trixie: "13",
-  forky: "14",
-  bionic: "18.04",
-  focal: "20.04",
-  jammy: "22.04",
-  noble: "24.04",
-};
-
-
 /**
  * A package without an exact version: a range, or no version at all. It is never matched (a guess
  * would be wrong both ways), so `scan` counts it and the gate reports it (`unresolved:`), the same set.
@@ -81,46 +64,21 @@ export function packageKeyOf(c: Component): PackageKey | "no-ecosystem" | "no-ve
   if (fromPurl) {
     if (ecosystem === undefined || ecosystem === "generic") ecosystem = fromPurl.ecosystem;
     // The purl names the package as OSV does (npm scope, Maven group, Go module path) when it agrees
-    // with the component's ecosystem; a Debian-style package from Ubuntu is matched as Ubuntu.
-    const ubuntu = ecosystem === "Debian" && fromPurl.ecosystem === "Ubuntu";
-    if (ecosystem !== undefined && (fromPurl.ecosystem === ecosystem || ubuntu)) {
+    // with the component's ecosystem; a distribution's purl namespace says which distribution of a
+    // package format it is (a Debian-style package from Ubuntu is matched as Ubuntu).
+    if (ecosystem !== undefined && fromPurl.ecosystem !== undefined && (fromPurl.ecosystem === ecosystem || sameOsPackageKind(ecosystem, fromPurl.ecosystem))) {
       name = fromPurl.name;
-      if (ubuntu) ecosystem = "Ubuntu";
+      ecosystem = fromPurl.ecosystem;
     }
     release ??= fromPurl.release;
   }
   if (ecosystem === undefined || ecosystem === "generic") return "no-ecosystem";
-  if (c.sourceName && (ecosystem === "Debian" || ecosystem === "Ubuntu" || ecosystem === "Alpine")) name = c.sourceName;
-  const version = (ecosystem === "Debian" || ecosystem === "Ubuntu") && c.sourceVersion ? c.sourceVersion : c.version;
+  // OSV names some distributions' packages by their source package (and its version).
+  const bySource = sourcePackageMatching(ecosystem);
+  if (c.sourceName && bySource) name = c.sourceName;
+  const version = bySource === "name-and-version" && c.sourceVersion ? c.sourceVersion : c.version;
   if (version === undefined || version === "" || c.unresolved) return "no-version";
   return { ecosystem, name, version, ...(release !== undefined ? { release } : {}) };
-}
-
-/** Whether a record scoped to `recordRelease` (e.g. "12", "v3.20", "22.04:LTS") applies to the component's release. */
-export function releaseMatches(ecosystem: string, recordRelease: string, componentRelease: string | undefined): boolean {
-  if (recordRelease === "" || componentRelease === undefined || componentRelease === "") return true;
-  componentRelease = CODENAMES[componentRelease.toLowerCase()] ?? componentRelease;
-  switch (ecosystem) {
-    case "Debian":
-      return recordRelease.split(".")[0] === componentRelease.split(".")[0];
-    case "Alpine": {
-      const mm = (s: string) => s.replace(/^v/, "").split(".").slice(0, 2).join(".");
-      return mm(recordRelease) === mm(componentRelease);
-    }
-    case "Ubuntu": {
-      const core = (s: string) => s.replace(/^Pro:/, "").replace(/:LTS$/, "");
-      return core(recordRelease) === core(componentRelease);
-    }
-    case "Red Hat": {
-      const major = componentRelease.split(".")[0]!;
-      return recordRelease.split(/[:_]/).some((part) => part === major || part.startsWith(`${major}.`));
-    }
-    case "Maven":
-    case "Packagist":
-      return true; // the suffix names a repository, not a release
-    default:
-      return recordRelease === componentRelease || recordRelease.startsWith(`${componentRelease}:`);
-  }
 }
 
 interface RangeHit {

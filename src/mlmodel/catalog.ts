@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { basename, join, posix } from "node:path";
 import type { CatalogResult, ExtractInput, FileEntry, VirtualFs } from "../collect/types.ts";
-import type { ModelCatalogerOptions } from "./cataloger.ts";
+import type { ModelCatalogerOptions } from "../catalogers/model/ml-model.ts";
 import { formatErrorLine } from "../errors.ts";
 import { hashFilesWithSize } from "../io/hash-files.ts";
 import type { CollectProblem, Component, Finding, ModelCard, PedigreeAncestor } from "../model/index.ts";

@@ -4,7 +4,7 @@
  * Hugging Face layout helpers, the format readers, the content checks and the static pickle scanner.
  * Hashing for models (and model signing) is `hashFiles` in src/io/hash-files.ts.
  */
-export { createModelCataloger, isModelFileName, MODEL_FILE_EXTENSIONS, type ModelCatalogerOptions } from "./cataloger.ts";
+export { createModelCataloger, isModelFileName, MODEL_FILE_EXTENSIONS, type ModelCatalogerOptions } from "../catalogers/model/ml-model.ts";
 export { MODEL_CATALOGER, type ModelFile } from "./catalog.ts";
 export { probeFile, sniffFormat, type FileFacts } from "./probe.ts";
 export { scanContent, type ContentScan } from "./content-scan.ts";

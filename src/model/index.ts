@@ -3,22 +3,26 @@
  * Kept free of behaviour so that the CLI, the library API and every domain agree on one vocabulary.
  */
 
+import type { EcosystemName } from "../ecosystem/registry.ts";
+import type { ImagePathScheme } from "../image/sources/index.ts";
+
 /** What a command points at. Parsed once by `parseTarget` (src/target). */
 export type Target =
   | { kind: "dir"; input: string; path: string }
   | { kind: "file"; input: string; path: string }
   | { kind: "sbom"; input: string; path: string }
   | { kind: "model"; input: string; path: string }
-  | { kind: "oci-dir"; input: string; path: string; tag?: string }
-  | { kind: "oci-archive"; input: string; path: string; tag?: string }
-  | { kind: "docker-archive"; input: string; path: string; tag?: string }
+  /** An image read from a path (`oci-dir:`, `oci-archive:`, `docker-archive:`): one per image source in src/image/sources/. */
+  | { kind: ImagePathScheme; input: string; path: string; tag?: string }
   | { kind: "registry"; input: string; reference: string };
 
 export type TargetKind = Target["kind"];
 
-/** Package ecosystems, named as OSV names them (https://ossf.github.io/osv-schema/#affectedpackage-field). */
-export const ECOSYSTEMS = ["npm", "PyPI", "Go", "crates.io", "Maven", "Packagist", "RubyGems", "NuGet", "Hex", "Pub", "Debian", "Alpine", "Red Hat", "Ubuntu", "Wolfi", "generic"] as const;
-export type Ecosystem = (typeof ECOSYSTEMS)[number];
+/**
+ * A package ecosystem, named as OSV names it (https://ossf.github.io/osv-schema/#affectedpackage-field):
+ * one of the registry's (src/ecosystem/), or "generic" for packages no ecosystem claims.
+ */
+export type Ecosystem = EcosystemName | "generic";
 
 /** CycloneDX component types that tollgate emits. */
 export type ComponentType =
@@ -83,6 +87,22 @@ export interface Component {
   modelCard?: ModelCard;
   /** Where the component came from (CycloneDX pedigree), e.g. a fine-tuned model's `base_model`. */
   pedigree?: { ancestors: PedigreeAncestor[] };
+  /**
+   * Packages of an npm lockfile: every range its `packages` table declares for this name (see
+   * `DeclaredRange`), in table order; null when the lockfile has no such table (v1) or is too large to
+   * index. In memory only, never serialized: undefined for components not read from an npm lockfile
+   * in this run (SBOMs read back), for which remediation reads the lockfile itself.
+   */
+  declaredRanges?: readonly DeclaredRange[] | null;
+}
+
+/** A range an npm lockfile records for a dependency: who declares it, and the range as written. */
+export interface DeclaredRange {
+  /** The lockfile folder of the declaring package: "" for the project, else e.g. "node_modules/a". */
+  requester: string;
+  range: string;
+  /** The lockfile's value is not a string: `range` shows it as JavaScript prints it, and it admits no version. */
+  malformed?: true;
 }
 
 /** One ancestor in a component's pedigree (a base model, an upstream package). */
@@ -142,6 +162,18 @@ export interface Sbom {
    * to the database's findings so that the gate judges both. Absent for SBOMs read from a file.
    */
   contentFindings?: Finding[];
+  /**
+   * The build files of a directory target, in walk order, as the SBOM's walk found them (the Dockerfile
+   * lint of `check` reads them): not in the CycloneDX/SPDX output. Absent when the walk did not cover
+   * the whole tree (`sbom.exclude`) and for every other kind of target.
+   */
+  buildFiles?: BuildFile[];
+}
+
+/** A build file found by the walk: its kind and its path relative to the walked root. */
+export interface BuildFile {
+  kind: "dockerfile";
+  path: string;
 }
 
 export type Severity = "UNKNOWN" | "NONE" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
@@ -236,3 +268,23 @@ export interface Report {
   outcome: "pass" | "fail";
   generatedAt: string;
 }
+
+export { atOrAbove, countBySeverity } from "./severity.ts";
+export {
+  shortFingerprint,
+  type CheckResult,
+  type ShownDecision,
+  type WaiverState,
+  type WaiverStatus,
+  type Remediation,
+  type UpgradeGroup,
+  type FindingFix,
+  type VexStatement,
+  type VexStatus,
+  type VexProduct,
+  type TriageStatus,
+  type IssueAction,
+  type IssueActionKind,
+  type CheckLintFinding,
+  type LintRuleDescription,
+} from "./check-result.ts";

@@ -1,7 +1,5 @@
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { atOrAbove } from "../gate/policy.ts";
-import type { CheckResult, ShownDecision } from "../gate/types.ts";
-import type { Component, Decision, Finding, Location, Severity } from "../model/index.ts";
+import { atOrAbove, type CheckResult, type Component, type Decision, type Finding, type IssueAction, type Location, type Severity, type ShownDecision } from "../model/index.ts";
 import { sarifFileLocation, sarifInsideLocation, type ArtifactLocation } from "./sarif-location.ts";
 
 /** Options every report writer takes. */
@@ -201,4 +199,14 @@ export function unresolvedGroups(r: CheckResult, decisions: readonly Decision[],
 export function unresolvedGroupLine(g: UnresolvedGroup, shown = 10): string {
   const list = g.names.slice(0, shown).join(", ") + (g.names.length > shown ? ` … (+${g.names.length - shown} more)` : "");
   return `${g.names.length} component(s)${g.file !== undefined ? ` in ${g.file}` : ""}: version not resolved, not matched against advisories: ${list}`;
+}
+
+/** One line per GitHub issue action, as `--dry-run` prints them. */
+export function describeIssueAction(a: IssueAction): string {
+  const what = `${a.vulnerabilityId} in ${a.package}`;
+  const issue = a.issueNumber !== undefined ? ` #${a.issueNumber}` : "";
+  const prefix = a.dryRun ? "would " : "";
+  const verb = { open: "open an issue for", comment: "comment on issue", reopen: "reopen issue", close: "close issue", link: "link existing issue" }[a.kind];
+  const text = a.kind === "open" ? `${prefix}${verb} ${what}${issue}` : `${prefix}${verb}${issue} (${what})`;
+  return a.error ? `${text}: FAILED (${a.error})` : text;
 }

@@ -1,4 +1,4 @@
-import type { CheckResult } from "../gate/types.ts";
+import type { CheckResult } from "../model/index.ts";
 import { UsageError } from "../errors.ts";
 import { jsonReport } from "./json.ts";
 import { junitReport } from "./junit.ts";
@@ -15,7 +15,7 @@ export { markdownReport } from "./markdown.ts";
 export { openVexDocument, type OpenVexOptions } from "./openvex.ts";
 export { sarifReport } from "./sarif.ts";
 export { tableReport, type TableOptions } from "./table.ts";
-export { inputLine, shownDecisions, verdictLine, type ReportOptions } from "./common.ts";
+export { describeIssueAction, inputLine, shownDecisions, verdictLine, type ReportOptions } from "./common.ts";
 export { findReporter, reporterFormats, type Reporter } from "./reporter.ts";
 
 /** The reports of `tollgate check`, one per format (`--format` takes those with `stdout`; `--report NAME=PATH` all). */

@@ -1,7 +1,5 @@
-import type { CheckResult } from "../gate/types.ts";
-import { countBySeverity } from "../gate/policy.ts";
+import { countBySeverity, type CheckResult, type Decision } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import type { Decision } from "../model/index.ts";
 import { inputDecisions, locationUri, problemPath, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
 
 /**

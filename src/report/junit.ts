@@ -1,5 +1,5 @@
 import { XMLBuilder } from "fast-xml-parser";
-import type { CheckResult } from "../gate/types.ts";
+import type { CheckResult } from "../model/index.ts";
 import { xmlText } from "../io/text.ts";
 import { contentWhere, inputDecisions, inputLine, isInputDecision, packageLabel, problemPath, shownDecisions, sortDecisions, type ReportOptions } from "./common.ts";
 

@@ -1,9 +1,6 @@
-import type { CheckResult } from "../gate/types.ts";
-import { countBySeverity } from "../gate/policy.ts";
-import { describeIssueAction } from "../gate/github.ts";
-import { shortFingerprint } from "../gate/fingerprint.ts";
+import { countBySeverity, shortFingerprint, type CheckResult } from "../model/index.ts";
 import { markdownCode as code, markdownText as mdCell } from "../io/text.ts";
-import { contentWhere, findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, unresolvedGroupLine, unresolvedGroups, type ReportOptions } from "./common.ts";
+import { contentWhere, describeIssueAction, findingDecisions, inputDecisions, inputLine, isInputDecision, packageLabel, shownDecisions, sortDecisions, unresolvedGroupLine, unresolvedGroups, type ReportOptions } from "./common.ts";
 
 /**
  * Markdown for a pull-request comment or `$GITHUB_STEP_SUMMARY`: counts by severity, the failing

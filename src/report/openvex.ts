@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { CheckResult } from "../gate/types.ts";
+import type { CheckResult } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 
 /**

@@ -1,11 +1,9 @@
 import { createHash } from "node:crypto";
-import { lintFindingFingerprint } from "../gate/fingerprint.ts";
-import type { CheckResult } from "../gate/types.ts";
-import type { Finding, Severity } from "../model/index.ts";
-import { lintRuleInfo, lintSarifResult, lintSarifRule } from "../lint/report.ts";
+import type { CheckResult, Finding, Severity } from "../model/index.ts";
 import { markdownText, terminalText } from "../io/text.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
 import { contentWhere, findingDecisions, inputDecisions, inputLine, packageLabel, primaryLocation, sarifLocation, sortDecisions, type ReportOptions } from "./common.ts";
+import { lintSarifResult, lintSarifRule } from "./sarif-lint.ts";
 
 /**
  * SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability (with `security-severity`, which
@@ -133,11 +131,11 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
     return result;
   });
   // Dockerfile lint findings (a source tree with Dockerfiles): rules and results of their own, in the
-  // same run, as `tollgate lint dockerfile --format sarif` writes them, plus a stable fingerprint.
+  // same run, as `tollgate lint dockerfile --format sarif` writes them, plus the gate's stable fingerprint.
   const base = options.baseDir ?? process.cwd();
-  const seenLint = new Map<string, number>();
+  const lintRules = new Map((r.lint?.rules ?? []).map((rule) => [rule.id, rule]));
   for (const l of r.lint?.findings ?? []) {
-    const rule = lintRuleInfo(l.rule);
+    const rule = lintRules.get(l.rule);
     let index = ruleIndex.get(l.rule);
     if (index === undefined) {
       index = rules.length;
@@ -150,15 +148,8 @@ export function sarifReport(r: CheckResult, options: ReportOptions = {}): string
       index,
       base,
     );
-    // Without the gate's fingerprint (a CheckResult made elsewhere): rule, file, message and occurrence.
-    let fingerprint = l.fingerprint;
-    if (fingerprint === undefined) {
-      const key = `${l.rule}\n${l.file}\n${l.message}`;
-      const n = seenLint.get(key) ?? 0;
-      seenLint.set(key, n + 1);
-      fingerprint = lintFindingFingerprint(l, n, r.targetKey);
-    }
-    result.partialFingerprints = { "tollgate/v1": fingerprint };
+    // The gate's fingerprint (rule, file, message, occurrence); a CheckResult made elsewhere may have none.
+    if (l.fingerprint !== undefined) result.partialFingerprints = { "tollgate/v1": l.fingerprint };
     result.properties = { failing: l.failing, refs: l.refs ?? rule?.refs ?? [] };
     results.push(result);
   }

@@ -1,8 +1,6 @@
-import type { CheckResult } from "../gate/types.ts";
-import type { Decision, Severity } from "../model/index.ts";
-import { describeIssueAction } from "../gate/github.ts";
+import type { CheckResult, Decision, Severity } from "../model/index.ts";
 import { terminalText as clean } from "../io/text.ts";
-import { contentWhere, inputDecisions, inputLine, isInputDecision, locationUri, packageLabel, shownDecisions, sortDecisions, UNRESOLVED_LINES_PER_FILE, unresolvedGroupLine, unresolvedGroups, verdictLine, type ReportOptions } from "./common.ts";
+import { contentWhere, describeIssueAction, inputDecisions, inputLine, isInputDecision, locationUri, packageLabel, shownDecisions, sortDecisions, UNRESOLVED_LINES_PER_FILE, unresolvedGroupLine, unresolvedGroups, verdictLine, type ReportOptions } from "./common.ts";
 
 /**
  * The table for people at a terminal: one line per reported finding, then the inputs that could not

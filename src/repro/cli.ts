@@ -1,12 +1,10 @@
 import { examples, type CliApp } from "../cli/registry.ts";
 import { UsageError } from "../errors.ts";
-import type { ImageTarget } from "../image/index.ts";
+import { isImageTarget } from "../image/sources/index.ts";
 import type { Target } from "../model/index.ts";
 import { parseTarget } from "../target/index.ts";
 import { terminalText } from "../io/text.ts";
 import type { ReproDiff } from "./diff.ts";
-
-const IMAGE_KINDS = new Set<Target["kind"]>(["registry", "oci-dir", "oci-archive", "docker-archive"]);
 
 /** `tollgate repro`: reproducible-build checks. */
 export function registerReproCommands(app: CliApp): void {
@@ -45,7 +43,7 @@ export function registerReproCommands(app: CliApp): void {
         const { DEFAULT_IMAGE_LIMITS } = await import("../image/types.ts");
         const limits = { ...DEFAULT_IMAGE_LIMITS, ...image.imageLimits };
         let diff: ReproDiff;
-        if (IMAGE_KINDS.has(ta.kind) && IMAGE_KINDS.has(tb.kind)) {
+        if (isImageTarget(ta) && isImageTarget(tb)) {
           const { resolveImage } = await import("../image/index.ts");
           const opts = {
             ...(image.platform !== undefined ? { platform: image.platform } : {}),
@@ -54,7 +52,7 @@ export function registerReproCommands(app: CliApp): void {
             ...(image.timeouts ? { timeouts: image.timeouts } : {}),
           };
           ctx.progress("reading both images…");
-          const [ia, ib] = await Promise.all([resolveImage(ta as ImageTarget, opts), resolveImage(tb as ImageTarget, opts)]);
+          const [ia, ib] = await Promise.all([resolveImage(ta, opts), resolveImage(tb, opts)]);
           diff = await diffImages(ia, ib, { limits, maxDifferences: max });
         } else if (isFileTarget(ta) && isFileTarget(tb)) {
           diff = await diffFiles(ta.path, tb.path, { limits, maxDifferences: max });

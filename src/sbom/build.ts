@@ -1,31 +1,14 @@
 import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { collect, DEFAULT_MAX_FILE_BYTES, DirectoryFs, type Cataloger, type CollectOptions, type CollectResult } from "../collect/index.ts";
+import { collect, DEFAULT_MAX_FILE_BYTES, DirectoryFs, type CollectOptions, type CollectResult } from "../collect/index.ts";
 import { NotImplementedError } from "../errors.ts";
 import type { TollgateConfig } from "../config/index.ts";
 import type { ImageLimits } from "../image/index.ts";
 import { networkTimeoutsFromConfig, type NetworkTimeouts } from "../io/timeouts.ts";
-import type { Component, Sbom, Target } from "../model/index.ts";
+import type { BuildFile, Component, Sbom, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { ComponentSet } from "./catalogers/component.ts";
-import { bunLockCataloger } from "./catalogers/bun-lock.ts";
-import { cargoLockCataloger } from "./catalogers/cargo-lock.ts";
-import { composerLockCataloger } from "./catalogers/composer-lock.ts";
-import { gemfileLockCataloger } from "./catalogers/gemfile-lock.ts";
-import { createGoModCataloger } from "./catalogers/go-mod.ts";
-import { gradleLockfileCataloger } from "./catalogers/gradle-lockfile.ts";
-import { npmInstalledCataloger, pythonInstalledCataloger } from "./catalogers/installed.ts";
-import { mavenPomCataloger } from "./catalogers/maven-pom.ts";
-import { npmLockCataloger } from "./catalogers/npm-lock.ts";
-import { nugetLockCataloger } from "./catalogers/nuget-lock.ts";
-import { pdmLockCataloger } from "./catalogers/pdm-lock.ts";
-import { pipfileLockCataloger } from "./catalogers/pipfile-lock.ts";
-import { pnpmLockCataloger } from "./catalogers/pnpm-lock.ts";
-import { poetryLockCataloger } from "./catalogers/poetry-lock.ts";
-import { requirementsCataloger } from "./catalogers/requirements.ts";
-import { uvLockCataloger } from "./catalogers/uv-lock.ts";
-import { yarnLockCataloger } from "./catalogers/yarn-lock.ts";
-import { createModelCataloger } from "../mlmodel/cataloger.ts";
+import { ComponentSet } from "../catalogers/common/component.ts";
+import { catalogersFor, type CatalogerSettings } from "../catalogers/index.ts";
 
 export interface BuildSbomOptions {
   /** Decoder limits for image layers (config `image.limits`); unset keys keep the defaults. */
@@ -87,28 +70,13 @@ export function sbomOptionsFrom(config: Pick<TollgateConfig, "sbom" | "image"> &
   return options;
 }
 
-/** The catalogers for language packages (lockfiles, installed metadata): shared by directories and images. */
-export function languageCatalogers(options: Pick<BuildSbomOptions, "goModCache" | "env"> = {}): Cataloger[] {
-  return [
-    npmLockCataloger,
-    yarnLockCataloger,
-    pnpmLockCataloger,
-    bunLockCataloger,
-    requirementsCataloger,
-    poetryLockCataloger,
-    pipfileLockCataloger,
-    uvLockCataloger,
-    pdmLockCataloger,
-    createGoModCataloger(options),
-    cargoLockCataloger,
-    mavenPomCataloger,
-    gradleLockfileCataloger,
-    composerLockCataloger,
-    gemfileLockCataloger,
-    nugetLockCataloger,
-    npmInstalledCataloger,
-    pythonInstalledCataloger,
-  ];
+/** What the catalogers of a directory or file run are made with. */
+function catalogerSettings(options: BuildSbomOptions, rootPath?: string): CatalogerSettings {
+  const settings: CatalogerSettings = {};
+  if (options.goModCache !== undefined) settings.goModCache = options.goModCache;
+  if (options.env) settings.env = options.env;
+  if (rootPath !== undefined) settings.rootPath = rootPath;
+  return settings;
 }
 
 /**
@@ -176,11 +144,16 @@ function collectOptions(options: BuildSbomOptions): CollectOptions {
   return options.maxFileBytes !== undefined ? { maxFileBytes: options.maxFileBytes } : {};
 }
 
-/** Collects a directory or one file with the language catalogers. */
-async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, options: BuildSbomOptions): Promise<CollectResult> {
+/**
+ * Collects a directory or one file with the language catalogers; a directory's Dockerfiles go to
+ * `buildFiles` when it is given.
+ */
+async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, options: BuildSbomOptions, buildFiles?: BuildFile[]): Promise<CollectResult> {
   if (target.kind === "dir") {
     // ML models found in a source tree too (fileRequired is by name: a tree without models pays nothing).
-    const catalogers = [...languageCatalogers(options), createModelCataloger({ rootPath: await realpath(target.path) })];
+    const settings = catalogerSettings(options, await realpath(target.path));
+    if (buildFiles) settings.buildFiles = buildFiles;
+    const catalogers = catalogersFor("directory", settings);
     return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), catalogers, collectOptions(options));
   }
   // One file: a DirectoryFs over its folder, offering only that file (companions stay readable).
@@ -205,7 +178,7 @@ async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, op
     exists: (p: string) => fs.exists(p),
     listDirectory: (p: string) => fs.listDirectory(p),
   };
-  const result = await collect(single, languageCatalogers(options), collectOptions(options));
+  const result = await collect(single, catalogersFor("file", catalogerSettings(options)), collectOptions(options));
   if (result.stats.filesExtracted === 0) {
     result.problems.push({ source: "sbom", file: name, message: "no cataloger reads this kind of file" });
   }
@@ -225,7 +198,7 @@ async function collectModel(target: Extract<Target, { kind: "model" }>, options:
   const hub = hubCacheOrigin(`${realDir}/`) ?? hubCacheOrigin(`${resolve(dir)}/`);
   const fsOptions = { exclude: options.exclude ?? [], followFileSymlinks: true, ...(hub ? { confineTo: hub.repoDir } : {}) };
   const fs = new DirectoryFs(dir, fsOptions);
-  const catalogers = [createModelCataloger({ rootPath: realDir })];
+  const catalogers = catalogersFor("model", { rootPath: realDir });
   if (info.isDirectory()) return collect(fs, catalogers, collectOptions(options));
   // One file: a DirectoryFs over its folder, offering only that file (config.json and README.md beside it stay readable).
   const name = basename(target.path);
@@ -256,10 +229,14 @@ export async function buildSbom(target: Target, options: BuildSbomOptions = {}):
     case "dir":
     case "file": {
       options.progress?.(`cataloging ${target.path}`);
-      const result = await collectPath(target, options);
+      // A directory's walk lists its Dockerfiles for check's lint (what `sbom.exclude` leaves out is not linted either).
+      const buildFiles = target.kind === "dir" ? [] : undefined;
+      const result = await collectPath(target, options, buildFiles);
       const metadata = chooseMetadata(target, result);
       const components = assembleComponents(result, metadata);
-      return { metadata: { timestamp, tool, target, component: metadata }, components, problems: result.problems, contentFindings: result.findings };
+      const sbom: Sbom = { metadata: { timestamp, tool, target, component: metadata }, components, problems: result.problems, contentFindings: result.findings };
+      if (buildFiles) sbom.buildFiles = buildFiles;
+      return sbom;
     }
     case "model": {
       options.progress?.(`cataloging the model ${target.path}`);
@@ -289,9 +266,10 @@ export async function buildSbom(target: Target, options: BuildSbomOptions = {}):
       const { openImageSource } = await import("../image/index.ts");
       const source = await openImageSource(target, options.imageLimits ? { ...options, limits: options.imageLimits } : options);
       try {
-        // The host's Go module cache says nothing about an image's modules.
-        const result = await collect(source.fs, [...source.catalogers, ...languageCatalogers({ goModCache: false }), createModelCataloger()]);
-        return { metadata: { timestamp, tool, target, component: source.metadata }, components: result.components, problems: result.problems, contentFindings: result.findings };
+        const result = await collect(source.fs, source.catalogers);
+        // What the walk found out about the image (its OS, package databases not read) goes on its component.
+        const component = result.targetProperties ? { ...source.metadata, properties: { ...source.metadata.properties, ...result.targetProperties } } : source.metadata;
+        return { metadata: { timestamp, tool, target, component }, components: result.components, problems: result.problems, contentFindings: result.findings };
       } finally {
         await source.close();
       }

@@ -5,10 +5,10 @@
  */
 import { InputError, LimitExceededError } from "../errors.ts";
 import { readRegularFile } from "../io/files.ts";
-import { ECOSYSTEMS, type Component, type ComponentType, type Ecosystem, type Hash, type HashAlgorithm, type Sbom, type Scope, type Target } from "../model/index.ts";
+import type { Component, ComponentType, Hash, HashAlgorithm, Sbom, Scope, Target } from "../model/index.ts";
 import { TOLLGATE_VERSION } from "../version.ts";
-import { decodeUtf8, isObject, parseJsonText, str } from "./catalogers/text.ts";
-import { ecosystemOfPurl, packageUrl } from "./purl-ecosystem.ts";
+import { decodeUtf8, isObject, parseJsonText, str } from "../catalogers/common/text.ts";
+import { ecosystemOfPurl, isEcosystemName, packageUrl } from "../ecosystem/index.ts";
 
 /** The largest SBOM file read (bytes). */
 export const MAX_SBOM_BYTES = 512 * 1024 * 1024;
@@ -144,7 +144,7 @@ function cdxComponent(raw: Record<string, unknown>, file: string): Component {
     trivySource(c, props);
     // tollgate writes the ecosystem of a component that has no purl (e.g. a requirement without a version).
     const ecosystem = props["tollgate:ecosystem"];
-    if (c.ecosystem === undefined && ecosystem !== undefined && (ECOSYSTEMS as readonly string[]).includes(ecosystem)) c.ecosystem = ecosystem as Ecosystem;
+    if (c.ecosystem === undefined && ecosystem !== undefined && (ecosystem === "generic" || isEcosystemName(ecosystem))) c.ecosystem = ecosystem;
     if (Object.keys(props).length > 0) c.properties = props;
   }
   // Maven's group and artifact make the `group:artifact` name the catalogers give (cyclonedx.ts

@@ -1,19 +1,11 @@
 import { open, stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
+import { IMAGE_SOURCES, imageSchemesText, imageSourceOf, type ImagePathScheme, type PathProbe } from "../image/sources/index.ts";
 import type { Target, TargetKind } from "../model/index.ts";
 
-/** The explicit target schemes, as syft spells them. */
-export const TARGET_SCHEMES: readonly TargetKind[] = [
-  "dir",
-  "file",
-  "sbom",
-  "model",
-  "oci-dir",
-  "oci-archive",
-  "docker-archive",
-  "registry",
-];
+/** The explicit target schemes, as syft spells them: the source-tree and model ones, then the image sources'. */
+export const TARGET_SCHEMES: readonly TargetKind[] = ["dir", "file", "sbom", "model", ...IMAGE_SOURCES.map((s) => s.scheme)];
 
 /** File endings that mark an ML model artifact. */
 const MODEL_EXTENSIONS = new Set([
@@ -139,14 +131,26 @@ async function tarEntryNames(path: string, maxEntries = 4096): Promise<string[] 
   }
 }
 
+/** The image source (by list order) that recognises a plain path as one of its images. */
+async function detectImage(input: string, info: PathInfo, head?: Buffer): Promise<Target | undefined> {
+  let names: Promise<string[] | undefined> | undefined;
+  const probe: PathProbe = {
+    path: input,
+    isDirectory: info.isDirectory,
+    isFile: info.isFile,
+    hasFile: async (relative) => (await pathInfo(`${input}/${relative}`))?.isFile === true,
+    tarEntryNames: () => (names ??= head !== undefined && head.length >= 512 && head.toString("latin1", 257, 262) === "ustar" ? tarEntryNames(input) : Promise.resolve(undefined)),
+  };
+  for (const source of IMAGE_SOURCES) {
+    if (source.location === "reference" || !source.detect) continue;
+    if (await source.detect(probe)) return { kind: source.scheme as ImagePathScheme, input, path: input };
+  }
+  return undefined;
+}
+
 /** Decides what an existing plain path is: directory, OCI layout, SBOM, model, image archive or file. */
 async function detectPath(input: string, info: PathInfo): Promise<Target> {
-  if (info.isDirectory) {
-    if ((await pathInfo(`${input}/oci-layout`))?.isFile && (await pathInfo(`${input}/index.json`))?.isFile) {
-      return { kind: "oci-dir", input, path: input };
-    }
-    return { kind: "dir", input, path: input };
-  }
+  if (info.isDirectory) return (await detectImage(input, info)) ?? { kind: "dir", input, path: input };
   const ext = extname(input).toLowerCase();
   const name = basename(input).toLowerCase();
   if (MODEL_EXTENSIONS.has(ext) || (ext === ".bin" && name.includes("model"))) {
@@ -160,12 +164,7 @@ async function detectPath(input: string, info: PathInfo): Promise<Target> {
     }
     return { kind: "file", input, path: input };
   }
-  if (head.length >= 512 && head.toString("latin1", 257, 262) === "ustar") {
-    const names = await tarEntryNames(input);
-    if (names?.includes("oci-layout")) return { kind: "oci-archive", input, path: input };
-    if (names?.includes("manifest.json")) return { kind: "docker-archive", input, path: input };
-  }
-  return { kind: "file", input, path: input };
+  return (await detectImage(input, info, head)) ?? { kind: "file", input, path: input };
 }
 
 /** Splits `PATH[:TAG]` for the image-layout schemes, preferring an existing path that contains a colon. */
@@ -212,19 +211,19 @@ export async function parseTarget(input: string): Promise<Target> {
         if (scheme !== "model" && !info.isFile) throw new InputError("not a regular file", { file: rest });
         return { kind: scheme as "file" | "sbom" | "model", input, path: rest };
       }
-      case "oci-dir":
-      case "oci-archive":
-      case "docker-archive": {
+      default: {
+        // An image source that reads a path (src/image/sources/).
+        const source = imageSourceOf(scheme);
+        if (!source || source.location === "reference") throw new UsageError(`target ${input}: unknown scheme "${scheme}:"`);
         const { path, tag, info } = await splitPathTag(rest);
-        if (scheme === "oci-dir" && !info.isDirectory) throw new InputError("not a directory (an OCI image layout)", { file: path });
-        if (scheme !== "oci-dir" && !info.isFile) throw new InputError("not a regular file (a tar archive)", { file: path });
-        const kind = scheme as "oci-dir" | "oci-archive" | "docker-archive";
+        if (source.location === "directory" ? !info.isDirectory : !info.isFile) throw new InputError(`not ${source.describes}`, { file: path });
+        const kind = scheme as ImagePathScheme;
         return tag === undefined ? { kind, input, path } : { kind, input, path, tag };
       }
     }
   }
   if (scheme === "docker" || scheme === "podman" || scheme === "containerd") {
-    throw new UsageError(`target ${input}: tollgate reads images without a daemon; use registry:, oci-dir:, oci-archive: or docker-archive:`);
+    throw new UsageError(`target ${input}: tollgate reads images without a daemon; use ${imageSchemesText()}`);
   }
   const info = await pathInfo(input);
   if (info) return detectPath(input, info);

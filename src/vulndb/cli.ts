@@ -2,7 +2,7 @@ import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { InputError, UsageError } from "../errors.ts";
 import type { VulnDbStatus } from "./index.ts";
-import { VERSION_ECOSYSTEMS } from "./version/ecosystems.ts";
+import { ECOSYSTEM_NAMES } from "../ecosystem/registry.ts";
 
 /** The database path for a command: --db, then $TOLLGATE_DB, then tollgate.yaml's db.path, then the XDG cache dir. */
 export async function dbPathFor(option: unknown, ctx: CommandContext): Promise<string> {
@@ -156,7 +156,7 @@ export function registerVulnDbCommands(app: CliApp): void {
     .description("print -1, 0 or 1 for A versus B; with --stdin, check `A op B` lines, print the disagreements and exit 1 if any")
     .argument("[a]", "first version")
     .argument("[b]", "second version")
-    .requiredOption("--ecosystem <name>", `OSV ecosystem name: ${VERSION_ECOSYSTEMS.join(", ")}`)
+    .requiredOption("--ecosystem <name>", `OSV ecosystem name: ${ECOSYSTEM_NAMES.join(", ")}`)
     .option("--stdin", "read `A op B` lines (op one of <, =, >) from standard input")
     .addHelpText("after", examples("tollgate version compare --ecosystem PyPI 1.0rc1 1.0", "tollgate version compare --ecosystem Debian --stdin < dpkg-versions.txt"))
     .action(
@@ -164,7 +164,7 @@ export function registerVulnDbCommands(app: CliApp): void {
         const ecosystem = options.ecosystem as string;
         if (options.stdin) {
           if (a !== undefined) throw new UsageError("--stdin reads the versions from standard input: give no A B arguments");
-          const { checkComparisonLines } = await import("./version/check-lines.ts");
+          const { checkComparisonLines } = await import("../ecosystem/version/check-lines.ts");
           const { disagreements } = checkComparisonLines(ecosystem, await readStdin());
           if (disagreements.length > 0) {
             await ctx.writeOutput(disagreements.join("\n") + "\n");
@@ -173,7 +173,7 @@ export function registerVulnDbCommands(app: CliApp): void {
           return;
         }
         if (a === undefined || b === undefined) throw new UsageError("version compare needs two versions A B (or --stdin)");
-        const { compareVersions } = await import("./version/index.ts");
+        const { compareVersions } = await import("../ecosystem/registry.ts");
         await ctx.writeOutput(`${compareVersions(ecosystem, a, b)}\n`);
       }),
     );

@@ -191,4 +191,3 @@ export type { OsvRecord, OsvAffected, OsvRange, OsvEvent, OsvPackage, OsvSeverit
 export { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./sources.ts";
 export { cvssScore, cvssLevel, cvssVersionOf, type CvssScore, type CvssVersion } from "./cvss.ts";
 export { recordSeverity, severityFromWord } from "./severity.ts";
-export { compareVersions, versionComparator, VERSION_ECOSYSTEMS, type VersionComparator, type Sign } from "./version/index.ts";

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { collect, DirectoryFs, type Cataloger } from "../../src/collect/index.ts";
+import { collect, DirectoryFs, type Cataloger, type FileEntry } from "../../src/collect/index.ts";
 import { UnsafeInputError } from "../../src/errors.ts";
+import { DEFAULT_IMAGE_LIMITS, ImageFs, resolveImage } from "../../src/image/index.ts";
 import { tempDir } from "../helpers.ts";
+import { layoutOf, tarOf } from "../image/layout-builder.ts";
 
 /** A cataloger for a made-up `pins.txt` format (`name==version` per line), for testing the core alone. */
 const pinsCataloger: Cataloger = {
@@ -92,6 +94,59 @@ describe("collect over a DirectoryFs", () => {
       const result = await collect(new DirectoryFs(dir), [pinsCataloger], { maxFileBytes: 64 });
       assert.equal(result.components.length, 0);
       assert.match(result.problems[0]?.message ?? "", /over the limit of 64/);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe("hidden copies: an image's files that later layers overwrote or deleted", () => {
+  /** A cataloger that reads pins.txt and the history of pins.txt and gone.txt, and says what it saw when the walk ends. */
+  function historian() {
+    const offered: FileEntry[] = [];
+    const copies: string[] = [];
+    const cataloger: Cataloger = {
+      name: "historian",
+      fileRequired: (e) => {
+        offered.push(e);
+        return e.path === "pins.txt";
+      },
+      extract: async () => ({ components: [] }),
+      history: {
+        required: (e) => e.path === "pins.txt" || e.path === "gone.txt",
+        async extract({ entry, contents }) {
+          copies.push(`${entry.path}@${entry.layerIndex}:${contents.toString()}`);
+        },
+      },
+      finish: async () => ({ components: [], targetProperties: { "test:copies": String(copies.length) } }),
+    };
+    return { cataloger, offered, copies };
+  }
+
+  it("are offered, top layer first, only to catalogers' history; never to fileRequired; directories have none", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const layout = join(dir, "layout");
+      await layoutOf(layout, [
+        { tar: await tarOf([{ name: "pins.txt", content: "a==1" }, { name: "gone.txt", content: "x" }, { name: "other.txt", content: "o" }]), compression: "gzip" },
+        { tar: await tarOf([{ name: "pins.txt", content: "a==1\nb==2" }, { name: ".wh.gone.txt", content: "" }]), compression: "gzip" },
+        { tar: await tarOf([{ name: "pins.txt", content: "a==1\nb==2\nc==3" }]), compression: "gzip" },
+      ]);
+      const image = await resolveImage({ kind: "oci-dir", input: layout, path: layout });
+      const h = historian();
+      const result = await collect(new ImageFs(image, DEFAULT_IMAGE_LIMITS), [h.cataloger, pinsCataloger]);
+      assert.deepEqual(h.copies, ["pins.txt@1:a==1\nb==2", "pins.txt@0:a==1", "gone.txt@0:x"]);
+      assert.ok(h.offered.every((e) => e.hidden !== true));
+      assert.deepEqual(h.offered.map((e) => `${e.path}@${e.layerIndex}`), ["pins.txt@2", "other.txt@0"]);
+      assert.deepEqual(result.stats, { filesSeen: 2, filesExtracted: 1 });
+      assert.deepEqual(result.components.map((c) => c.ref), ["a@1", "b@2", "c@3"], "the cataloger without history saw the final copy only");
+      assert.deepEqual(result.targetProperties, { "test:copies": "3" });
+
+      await writeFile(join(dir, "pins.txt"), "a==1");
+      const d = historian();
+      const fromDir = await collect(new DirectoryFs(dir, { exclude: ["layout/**"] }), [d.cataloger]);
+      assert.deepEqual(d.copies, []);
+      assert.deepEqual(fromDir.targetProperties, { "test:copies": "0" });
     } finally {
       await cleanup();
     }

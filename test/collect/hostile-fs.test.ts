@@ -92,7 +92,7 @@ describe("DirectoryFs: hostile trees", () => {
       const r = await runBounded(
         `import { loadConfig } from ${JSON.stringify(src("src/config/index.ts"))};
          import { lintDockerfiles } from ${JSON.stringify(src("src/lint/index.ts"))};
-         import { readCachedGoMod } from ${JSON.stringify(src("src/sbom/catalogers/go-mod.ts"))};
+         import { readCachedGoMod } from ${JSON.stringify(src("src/catalogers/language/go-mod.ts"))};
          try { await loadConfig(undefined, ${JSON.stringify(dir)}); console.log("loaded"); } catch (e) { console.log(e.message); }
          console.log(String(await readCachedGoMod(${JSON.stringify(join(dir, "gocache"))}, "example.com/m", "v1.0.0")));
          try { await lintDockerfiles(${JSON.stringify(join(dir, "Dockerfile"))}); console.log("linted"); } catch (e) { console.log(e.message.split("/").pop()); }

@@ -101,6 +101,8 @@ describe("image catalogers", () => {
       assert.equal(alpha?.sourceName, "tg-alpha");
       assert.equal(alpha?.ecosystem, "Red Hat");
       assert.ok(r.problems.some((p) => p.file === "usr/lib/sysimage/rpm/Packages" && /BerkeleyDB format found and not read/.test(p.message)));
+      // What the walk learnt about the image goes on its metadata component (buildSbom merges it).
+      assert.deepEqual(r.targetProperties, { "tollgate:image:os": "rhel-9.4", "tollgate:image:unreadDatabase:/usr/lib/sysimage/rpm/Packages": "not read" });
 
       // Two layers: the first installs tg-alpha, the second rewrites the database adding tg-beta. Each
       // package keeps the layer that introduced it (read from the older database copy), as dpkg's and apk's do.
@@ -218,7 +220,7 @@ describe("image catalogers", () => {
 
 describe("Debian license names", () => {
   test("DEP-5 short names become SPDX expressions when every part has an id", async () => {
-    const { debianLicense } = await import("../../src/image/catalogers/dpkg-copyright.ts");
+    const { debianLicense } = await import("../../src/catalogers/os/dpkg-copyright.ts");
     assert.equal(debianLicense("GPL-2+"), "GPL-2.0-or-later");
     assert.equal(debianLicense("GPL-1+ or Artistic"), "GPL-1.0-or-later OR Artistic-1.0-Perl");
     assert.equal(debianLicense("LGPL-2.1+ and BSD-3-clause"), "LGPL-2.1-or-later AND BSD-3-Clause");

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { goBinaryCataloger, parseGoBuildInfo } from "../../src/image/catalogers/go-binary.ts";
+import { goBinaryCataloger, parseGoBuildInfo } from "../../src/catalogers/binary/go-binary.ts";
 import type { VirtualFs } from "../../src/collect/index.ts";
 
 const VADDR = 0x400000n;

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { collect } from "../../src/collect/index.ts";
-import { openImageSource, type ImageTarget } from "../../src/image/index.ts";
+import { buildSbom } from "../../src/sbom/index.ts";
 import type { Component } from "../../src/model/index.ts";
 import { parseTarget } from "../../src/target/index.ts";
 import { runCli, sharedTestdataMissing, tempDir } from "../helpers.ts";
@@ -19,15 +18,12 @@ import { startRegistry, type TestRegistry } from "./registry-server.ts";
 
 const skip = toolsMissing("debootstrap", "umoci", "skopeo", "docker-registry", "openssl");
 
+/** The image's SBOM as `tollgate sbom` builds it: the components, problems and the image's metadata component. */
 async function catalog(input: string, env?: NodeJS.ProcessEnv) {
-  const target = (await parseTarget(input)) as ImageTarget;
-  const source = await openImageSource(target, env ? { env } : {});
-  try {
-    const result = await collect(source.fs, source.catalogers);
-    return { ...result, metadata: source.metadata };
-  } finally {
-    await source.close();
-  }
+  const sbom = await buildSbom(await parseTarget(input), env ? { env } : {});
+  const metadata = sbom.metadata.component;
+  assert.ok(metadata, "an image SBOM describes the image");
+  return { components: sbom.components, problems: sbom.problems, metadata };
 }
 
 function debLines(components: Component[]): string[] {
@@ -99,6 +95,7 @@ describe("image sources against dpkg-query", { skip }, () => {
       assert.equal(os?.version, "12");
       assert.equal(r.metadata.type, "container");
       assert.equal(r.metadata.properties?.["tollgate:image:platform"], "linux/amd64");
+      assert.equal(r.metadata.properties?.["tollgate:image:os"], "debian-12", "what the walk learnt about the image is on its component");
       assert.equal(r.metadata.properties?.["tollgate:image:layer:0"], kind === "docker-archive" ? libc.locations[0]?.layer : layerDigest);
       if (kind !== "docker-archive") assert.match(r.metadata.properties?.["tollgate:image:manifestDigest"] ?? "", /^sha256:/);
       assert.match(r.metadata.properties?.["tollgate:image:configDigest"] ?? "", /^sha256:/);

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { matchComponents, matchSbom, packageKeyOf, releaseMatches } from "../../src/match/index.ts";
+import { releaseMatches } from "../../src/ecosystem/index.ts";
+import { matchComponents, matchSbom, packageKeyOf } from "../../src/match/index.ts";
 import { configSchema } from "../../src/config/index.ts";
 import { evaluatePolicy } from "../../src/gate/policy.ts";
 import type { Component, Ecosystem, Sbom } from "../../src/model/index.ts";

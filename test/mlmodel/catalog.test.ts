@@ -3,7 +3,7 @@ import { mkdir, open, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { collect, DirectoryFs, type Cataloger, type VirtualFs } from "../../src/collect/index.ts";
-import { createModelCataloger, isModelFileName } from "../../src/mlmodel/cataloger.ts";
+import { createModelCataloger, isModelFileName } from "../../src/catalogers/model/ml-model.ts";
 import { hubCacheOrigin, huggingFacePurl, parseFrontMatter, parseRepoId } from "../../src/mlmodel/huggingface.ts";
 import type { Component } from "../../src/model/index.ts";
 import { tempDir } from "../helpers.ts";

@@ -3,8 +3,7 @@
  * so a report's rendering of hostile text, unreadable inputs or paths is tested on exactly the
  * decisions given (and does not move when the gate's policy changes).
  */
-import type { CheckResult } from "../../src/gate/types.ts";
-import type { Component, Decision, Finding, Target } from "../../src/model/index.ts";
+import type { CheckResult, Component, Decision, Finding, Target } from "../../src/model/index.ts";
 
 export const ESC = String.fromCharCode(27);
 export const BEL = String.fromCharCode(7);

@@ -8,7 +8,7 @@ import AjvDraft04Module from "ajv-draft-04";
 import addFormatsModule from "ajv-formats";
 import { configSchema } from "../../src/config/index.ts";
 import { runCheck } from "../../src/gate/check.ts";
-import type { CheckResult } from "../../src/gate/types.ts";
+import type { CheckResult } from "../../src/model/index.ts";
 import { lintReportSarif } from "../../src/lint/index.ts";
 import { jsonReport, sarifReport } from "../../src/report/index.ts";
 import { ROOT, SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";

@@ -8,7 +8,7 @@ import addFormatsModule from "ajv-formats";
 import { XMLParser } from "fast-xml-parser";
 import { configSchema } from "../../src/config/index.ts";
 import { runCheck } from "../../src/gate/check.ts";
-import type { CheckResult } from "../../src/gate/types.ts";
+import type { CheckResult } from "../../src/model/index.ts";
 import { jsonReport, junitReport, markdownReport, openVexDocument, parseReportSpec, sarifReport, tableReport } from "../../src/report/index.ts";
 import { MARKDOWN_MAX_ROWS } from "../../src/report/markdown.ts";
 import { parseVex } from "../../src/gate/vex.ts";

@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import AjvDraft04Module from "ajv-draft-04";
 import addFormatsModule from "ajv-formats";
-import type { CheckResult } from "../../src/gate/types.ts";
+import type { CheckResult } from "../../src/model/index.ts";
 import type { LintFinding } from "../../src/lint/engine.ts";
 import { lintReportSarif } from "../../src/lint/report.ts";
 import { sarifReport } from "../../src/report/index.ts";

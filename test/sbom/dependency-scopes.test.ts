@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Component, Sbom } from "../../src/model/index.ts";
-import { parseYarnStanzas } from "../../src/sbom/catalogers/yarn-lock.ts";
+import { parseYarnStanzas } from "../../src/catalogers/language/yarn-lock.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 
 const FIXTURES = fileURLToPath(new URL("fixtures/", import.meta.url));
@@ -155,7 +155,7 @@ describe("uv.lock: extras and dependency groups (fastapi's uv.lock)", () => {
 
 describe("gradle.lockfile: every configuration by name", () => {
   it("configuration names", async () => {
-    const { gradleConfigurationScope } = await import("../../src/sbom/catalogers/gradle-lockfile.ts");
+    const { gradleConfigurationScope } = await import("../../src/catalogers/language/gradle-lockfile.ts");
     const cases: [string, string][] = [
       ["compileClasspath", "required"],
       ["runtimeClasspath", "required"],

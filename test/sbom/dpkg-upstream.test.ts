@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { VirtualFs } from "../../src/collect/index.ts";
-import { dpkgCataloger } from "../../src/image/catalogers/dpkg.ts";
-import { OsContext } from "../../src/image/catalogers/os-context.ts";
+import { dpkgCataloger } from "../../src/catalogers/os/dpkg.ts";
+import { OsContext } from "../../src/catalogers/os/os-context.ts";
 import { packageKeyOf } from "../../src/match/index.ts";
 import type { Component } from "../../src/model/index.ts";
 

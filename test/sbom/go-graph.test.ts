@@ -1,5 +1,5 @@
 /**
- * The Go module graph from the module cache (src/sbom/catalogers/go-mod.ts).
+ * The Go module graph from the module cache (src/catalogers/language/go-mod.ts).
  *
  * The oracle is the Go toolchain itself: the test writes five tiny modules into a directory laid out
  * per the GOPROXY protocol (https://go.dev/ref/mod#goproxy-protocol: `@v/list`, `.info`, `.mod`,
@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import type { Component, Sbom } from "../../src/model/index.ts";
-import { goModCacheDir, readCachedGoMod } from "../../src/sbom/catalogers/go-mod.ts";
+import { goModCacheDir, readCachedGoMod } from "../../src/catalogers/language/go-mod.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 import { runCli, SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";
 

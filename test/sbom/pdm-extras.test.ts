@@ -18,8 +18,8 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Component, Sbom } from "../../src/model/index.ts";
-import { parseTomlText } from "../../src/sbom/catalogers/text.ts";
-import { parsePdmLock } from "../../src/sbom/catalogers/pdm-lock.ts";
+import { parseTomlText } from "../../src/catalogers/common/text.ts";
+import { parsePdmLock } from "../../src/catalogers/language/pdm-lock.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 
 const execFileP = promisify(execFile);

@@ -14,7 +14,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Component, Sbom } from "../../src/model/index.ts";
-import { parsePoetryLock } from "../../src/sbom/catalogers/poetry-lock.ts";
+import { parsePoetryLock } from "../../src/catalogers/language/poetry-lock.ts";
 import { buildSbom } from "../../src/sbom/index.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing } from "../helpers.ts";
 

@@ -11,11 +11,12 @@ import { describe, it } from "node:test";
 import type { Sbom } from "../../src/model/index.ts";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { parseLockYaml } from "../../src/sbom/catalogers/lock-yaml.ts";
+import { parseLockYaml } from "../../src/catalogers/language/lock-yaml.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { collect, type VirtualFs } from "../../src/collect/index.ts";
-import { buildSbom, languageCatalogers } from "../../src/sbom/index.ts";
+import { buildSbom } from "../../src/sbom/index.ts";
+import { catalogersFor } from "../../src/catalogers/index.ts";
 
 async function withTree(files: Record<string, string | Buffer>, fn: (dir: string, sbom: Sbom) => void | Promise<void>, options: { maxFileBytes?: number } = {}): Promise<void> {
   const { dir, cleanup } = await tempDir();
@@ -185,7 +186,7 @@ describe("truncated input never crashes or hangs a cataloger", () => {
         const data = readFileSync(join(root, dir.name, f.name));
         for (let k = 1; k <= 40; k++) {
           const cut = data.subarray(0, Math.floor((data.length * k) / 41));
-          const result = await collect(oneFile(f.name, cut), languageCatalogers());
+          const result = await collect(oneFile(f.name, cut), catalogersFor("file"));
           assert.ok(result.problems.length <= 1, `${dir.name}/${f.name} cut at ${cut.length}: ${JSON.stringify(result.problems)}`);
           for (const p of result.problems) assert.ok(!p.message.includes("\n"), "one line");
           runs++;

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { VirtualFs } from "../../src/collect/index.ts";
 import type { Component, Sbom } from "../../src/model/index.ts";
-import { readYarnClassicWorkspaces, yarnWorkspacePatterns } from "../../src/sbom/catalogers/yarn-lock.ts";
+import { readYarnClassicWorkspaces, yarnWorkspacePatterns } from "../../src/catalogers/language/yarn-lock.ts";
 import { buildSbom, serializeCycloneDx, serializeSpdx } from "../../src/sbom/index.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";
 import { layoutOf, tarOf } from "../image/layout-builder.ts";

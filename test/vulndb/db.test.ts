@@ -13,7 +13,7 @@ import { describe, test } from "node:test";
 import { InputError, LimitExceededError, UnsafeInputError } from "../../src/errors.ts";
 import { importOsvSources, openVulnDb, parseOsvRecord, SCHEMA_VERSION, VulnStore } from "../../src/vulndb/index.ts";
 import { MIGRATIONS } from "../../src/vulndb/store.ts";
-import { compareVersions, versionComparator } from "../../src/vulndb/version/index.ts";
+import { compareVersions, versionComparator } from "../../src/ecosystem/index.ts";
 import { SHARED_TESTDATA, sharedTestdataMissing, tempDir } from "../helpers.ts";
 import { buildZip } from "./zip-writer.ts";
 
@@ -76,7 +76,7 @@ describe("OSV records from ../shared/testdata/osv", { skip }, () => {
     const dirs = [join(OSV, "osv-linter-testdata"), join(OSV, "ghsa-convert-testdata")];
     let checked = 0;
     const { evaluateRange } = await import("../../src/match/index.ts");
-    const { compareSemver } = await import("../../src/vulndb/version/index.ts");
+    const { compareSemver } = await import("../../src/ecosystem/index.ts");
     for (const dir of dirs) {
       for (const f of (await readdir(dir)).filter((x) => x.endsWith(".json") && !x.startsWith("nointroduced-"))) {
         const text = await readFile(join(dir, f), "utf8");
