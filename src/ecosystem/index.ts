@@ -10,6 +10,7 @@ export {
   isEcosystemName,
   versionComparator,
   compareVersions,
+  normalizePackageName,
   releaseMatches,
   releaseScopeKey,
   ecosystemOfDependabot,

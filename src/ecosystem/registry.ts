@@ -107,6 +107,11 @@ export function compareVersions(ecosystem: string, a: string, b: string): Sign {
   return cmp(a, b);
 }
 
+/** A package name as OSV compares it in `ecosystem` (PEP 503 for PyPI; lower case for NuGet, Packagist, Hex; else as written). */
+export function normalizePackageName(ecosystem: string, name: string): string {
+  return ecosystemDescriptor(ecosystem)?.packageName?.(name) ?? name;
+}
+
 /** A component release with code names resolved (`bookworm` → `12` for Debian). */
 function resolvedRelease(d: EcosystemDescriptor | undefined, release: string): string {
   return d?.distro?.codenames?.[release.toLowerCase()] ?? release;

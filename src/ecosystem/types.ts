@@ -67,6 +67,11 @@ export interface EcosystemDescriptor<N extends string = string> {
    * Default: the ecosystem name alone (its records are not split by release, or tollgate cannot tell).
    */
   readonly releaseKey?: (release: string) => string;
+  /**
+   * How OSV compares its package names, when not as written: PyPI's PEP 503 normalisation, NuGet's,
+   * Packagist's and Hex's case-insensitive names. Applied to records and components alike.
+   */
+  readonly packageName?: (name: string) => string;
   /** Dependabot `package-ecosystem` names of the manifests that hold its packages. */
   readonly dependabot?: readonly string[];
 }

@@ -9,7 +9,7 @@
 import { appendAll } from "../collect/collect.ts";
 import type { Component, Finding, MatchReason, Sbom, SeverityScore } from "../model/index.ts";
 import { severityRank } from "../model/index.ts";
-import { compareSemver, ecosystemOfPurl, releaseMatches, sameOsPackageKind, sourcePackageMatching, versionComparator, type VersionComparator } from "../ecosystem/index.ts";
+import { compareSemver, ecosystemOfPurl, normalizePackageName, releaseMatches, sameOsPackageKind, sourcePackageMatching, versionComparator, type VersionComparator } from "../ecosystem/index.ts";
 import type { VulnDb } from "../vulndb/index.ts";
 import type { OsvAffected, OsvEvent, OsvRange, OsvRecord } from "../vulndb/osv.ts";
 import { recordSeverity } from "../vulndb/severity.ts";
@@ -181,9 +181,7 @@ function fixedAbove(a: OsvAffected, version: string, cmp: VersionComparator): st
 }
 
 function packageNameMatches(ecosystem: string, recordName: string, name: string): boolean {
-  if (ecosystem === "PyPI") return recordName.toLowerCase().replace(/[-_.]+/g, "-") === name.toLowerCase().replace(/[-_.]+/g, "-");
-  if (ecosystem === "NuGet" || ecosystem === "Packagist" || ecosystem === "Hex") return recordName.toLowerCase() === name.toLowerCase();
-  return recordName === name;
+  return normalizePackageName(ecosystem, recordName) === normalizePackageName(ecosystem, name);
 }
 
 /** The records that affect one component, each with why. */

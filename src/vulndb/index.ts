@@ -186,7 +186,7 @@ function importZipInWorker(path: string, limits: SourceLimits, sinks: RecordSink
 }
 
 export { VulnStore, SCHEMA_VERSION, affectedKeys, type CandidateRecord, type ImportOptions, type ImportStats, type SourceInfo, type VulnDbStatus } from "./store.ts";
-export { parseOsvRecord, validateOsvRecord, splitEcosystem, normalizePackageName } from "./osv.ts";
+export { parseOsvRecord, validateOsvRecord, splitEcosystem } from "./osv.ts";
 export type { OsvRecord, OsvAffected, OsvRange, OsvEvent, OsvPackage, OsvSeverityEntry, OsvRangeType } from "./osv.ts";
 export { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./sources.ts";
 export { cvssScore, cvssLevel, cvssVersionOf, type CvssScore, type CvssVersion } from "./cvss.ts";

@@ -174,10 +174,3 @@ export function splitEcosystem(ecosystem: string): { base: string; release: stri
   const i = ecosystem.indexOf(":");
   return i < 0 ? { base: ecosystem, release: "" } : { base: ecosystem.slice(0, i), release: ecosystem.slice(i + 1) };
 }
-
-/** Package names as OSV compares them: PyPI names normalized (PEP 503), others as written. */
-export function normalizePackageName(ecosystemBase: string, name: string): string {
-  if (ecosystemBase === "PyPI") return name.toLowerCase().replace(/[-_.]+/g, "-");
-  if (ecosystemBase === "NuGet" || ecosystemBase === "Packagist" || ecosystemBase === "Hex") return name.toLowerCase();
-  return name;
-}

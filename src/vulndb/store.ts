@@ -6,7 +6,8 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { InputError } from "../errors.ts";
-import { normalizePackageName, parseOsvRecord, splitEcosystem, type OsvRecord } from "./osv.ts";
+import { normalizePackageName } from "../ecosystem/registry.ts";
+import { parseOsvRecord, splitEcosystem, type OsvRecord } from "./osv.ts";
 
 /** The schema version this tollgate writes. Older databases are migrated on open; newer ones refused. */
 export const SCHEMA_VERSION = 2;

@@ -11,6 +11,7 @@ import {
   ecosystemOfDependabot,
   ecosystemOfPurl,
   placeOsPackage,
+  normalizePackageName,
   releaseMatches,
   releaseScopeKey,
   type EcosystemDescriptor,
@@ -86,6 +87,14 @@ test("release scopes: code names resolve per distribution; the db scope key is t
   assert.ok(releaseMatches("Red Hat", "enterprise_linux:9::appstream", "9"));
   assert.ok(!releaseMatches("Red Hat", "enterprise_linux:8::appstream", "9"));
   assert.ok(releaseMatches("Packagist", "https://packages.drupal.org/8", "anything"));
+});
+
+test("package names as OSV compares them: PEP 503 for PyPI, case-insensitive NuGet/Packagist/Hex, others as written", () => {
+  assert.equal(normalizePackageName("PyPI", "Flask_SQLAlchemy.ext"), "flask-sqlalchemy-ext");
+  assert.equal(normalizePackageName("NuGet", "Newtonsoft.Json"), "newtonsoft.json");
+  assert.equal(normalizePackageName("Packagist", "Symfony/HTTP-Kernel"), "symfony/http-kernel");
+  assert.equal(normalizePackageName("npm", "JSONStream"), "JSONStream", "npm names are case-sensitive");
+  assert.equal(normalizePackageName("Debian:12", "libssl3"), "libssl3");
 });
 
 test("Dependabot names map to OSV ecosystems; docker and github-actions have none for the database", () => {

@@ -2,6 +2,7 @@
  * Components as catalogers make them: purls, hashes from integrity strings, scopes, licenses, and a set that merges duplicates.
  */
 import type { Component, ComponentType, Ecosystem, Hash, HashAlgorithm, Location, Scope } from "../../model/index.ts";
+import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
 import { packageUrl } from "../../ecosystem/purl.ts";
 import { isObject } from "./text.ts";
 
@@ -27,10 +28,6 @@ export function npmPurl(name: string, version: string | undefined, qualifiers?: 
   return slash > 0 ? purlOf("npm", name.slice(0, slash), name.slice(slash + 1), version, qualifiers) : purlOf("npm", undefined, name, version, qualifiers);
 }
 
-/** PEP 503 normalized name. */
-export function normalizePythonName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, "-");
-}
 
 const SRI_ALGS: Record<string, HashAlgorithm> = { sha1: "SHA-1", sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" };
 

@@ -17,7 +17,8 @@ import { appendAll, type Cataloger, type CatalogResult, type ExtractInput } from
 import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
 import { arrayTableLines, decodeUtf8, isObject, parseTomlText, str } from "../common/text.ts";
-import { hashesOfFileEntries, makeComponent, normalizePythonName, pypiComponent } from "../common/component.ts";
+import { hashesOfFileEntries, makeComponent, pypiComponent } from "../common/component.ts";
+import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
 import { addPackage, newGraph, refsOf, requirement, scopesByReach, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
 
 const NAME = "poetry-lock";

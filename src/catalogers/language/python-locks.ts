@@ -4,7 +4,8 @@
  * the root's declared groups.
  */
 import type { Component, Scope } from "../../model/index.ts";
-import { assignScopes, ComponentSet, normalizePythonName } from "../common/component.ts";
+import { assignScopes, ComponentSet } from "../common/component.ts";
+import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
 
 export interface PythonLockGraph {
   set: ComponentSet;

@@ -8,7 +8,8 @@
 import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index.ts";
 import { formatErrorLine } from "../../errors.ts";
 import type { CollectProblem, Component, Hash } from "../../model/index.ts";
-import { ComponentSet, hashFromPrefixed, normalizePythonName, pypiComponent } from "../common/component.ts";
+import { ComponentSet, hashFromPrefixed, pypiComponent } from "../common/component.ts";
+import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
 import { decodeUtf8 } from "../common/text.ts";
 
 const NAME = "python-requirements";

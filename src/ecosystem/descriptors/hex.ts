@@ -6,4 +6,5 @@ export const hex = defineEcosystem({
   name: "Hex",
   compare: compareSemver,
   purl: { type: "hex" },
+  packageName: (name) => name.toLowerCase(),
 });

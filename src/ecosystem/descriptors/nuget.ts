@@ -6,5 +6,6 @@ export const nuget = defineEcosystem({
   name: "NuGet",
   compare: compareNuget,
   purl: { type: "nuget" },
+  packageName: (name) => name.toLowerCase(),
   dependabot: ["nuget"],
 });

@@ -6,6 +6,7 @@ export const packagist = defineEcosystem({
   name: "Packagist",
   compare: comparePackagist,
   purl: { type: "composer" },
+  packageName: (name) => name.toLowerCase(),
   // The suffix names a repository, not a release.
   releaseMatches: () => true,
   dependabot: ["composer"],
