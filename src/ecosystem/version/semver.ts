@@ -4,7 +4,8 @@
  * numbers. Pre-release identifiers follow SemVer 2.0 §11; build metadata is ignored. NuGet, Pub,
  * Hackage and CRAN are variants of the same shape.
  */
-import semver from "semver";
+import { createRequire } from "node:module";
+import type * as SemverModule from "semver";
 import { compareComponents, compareDigits, compareStrings, isDigits, type Sign } from "./numeric.ts";
 
 export interface SemverLike {
@@ -80,8 +81,16 @@ export function compareSemver(a: string, b: string): Sign {
   return compareComponents(va.components, vb.components) || comparePrerelease(va.rest, vb.rest);
 }
 
+let semverModule: typeof SemverModule | undefined;
+/** node-semver, required on first use: the ecosystem registry (and with it the CLI's start-up) loads this module. */
+function nodeSemver(): typeof SemverModule {
+  semverModule ??= createRequire(import.meta.url)("semver") as typeof SemverModule;
+  return semverModule;
+}
+
 /** npm: node-semver's order where both versions are valid SemVer, else OSV's lenient SemVer. */
 export function compareNpm(a: string, b: string): Sign {
+  const semver = nodeSemver();
   const va = semver.valid(a, { loose: true });
   const vb = semver.valid(b, { loose: true });
   if (va !== null && vb !== null) return semver.compare(va, vb);
