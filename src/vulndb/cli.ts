@@ -2,7 +2,6 @@ import { examples, type CliApp } from "../cli/registry.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { InputError, UsageError } from "../errors.ts";
 import type { VulnDbStatus } from "./index.ts";
-import { ECOSYSTEM_NAMES } from "../ecosystem/registry.ts";
 
 /** The database path for a command: --db, then $TOLLGATE_DB, then tollgate.yaml's db.path, then the XDG cache dir. */
 export async function dbPathFor(option: unknown, ctx: CommandContext): Promise<string> {
@@ -156,7 +155,7 @@ export function registerVulnDbCommands(app: CliApp): void {
     .description("print -1, 0 or 1 for A versus B; with --stdin, check `A op B` lines, print the disagreements and exit 1 if any")
     .argument("[a]", "first version")
     .argument("[b]", "second version")
-    .requiredOption("--ecosystem <name>", `OSV ecosystem name: ${ECOSYSTEM_NAMES.join(", ")}`)
+    .requiredOption("--ecosystem <name>", "OSV ecosystem name as OSV spells it (npm, PyPI, Maven, Debian, Rocky Linux, …); an unknown one is refused with the full list")
     .option("--stdin", "read `A op B` lines (op one of <, =, >) from standard input")
     .addHelpText("after", examples("tollgate version compare --ecosystem PyPI 1.0rc1 1.0", "tollgate version compare --ecosystem Debian --stdin < dpkg-versions.txt"))
     .action(

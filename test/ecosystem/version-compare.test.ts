@@ -106,6 +106,12 @@ describe("version compare CLI", () => {
     assert.equal((await runCli(["version", "compare", "--ecosystem", "Maven", "1.0", "1.0.0.ga"])).stdout, "0\n");
   });
 
+  test("an unknown ecosystem is a usage error that lists the known ones (the help text does not load them)", async () => {
+    const r = await runCli(["version", "compare", "--ecosystem", "Fedora", "1", "2"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no version order for ecosystem "Fedora" \(known: npm, crates\.io, .*Rocky Linux.*\)/);
+  });
+
   test("--stdin prints the lines it disagrees with and exits 1", async () => {
     const r = await runCli(["version", "compare", "--ecosystem", "npm", "--stdin"], { input: "1.0.0 < 1.0.1\n# comment\n1.0.0 > 2.0.0\n1.2.3 = v1.2.3\n" });
     assert.equal(r.code, 1);
