@@ -9,34 +9,8 @@
  */
 import type { Cataloger } from "../collect/types.ts";
 import type { ImageLimits } from "../image/types.ts";
-import type { BuildFile } from "../model/index.ts";
-import { goBinaryCataloger } from "./binary/go-binary.ts";
-import { javaArchiveCataloger } from "./binary/java-archive.ts";
-import { dockerfileCataloger } from "./build/dockerfile.ts";
-import { bunLockCataloger } from "./language/bun-lock.ts";
-import { cargoLockCataloger } from "./language/cargo-lock.ts";
-import { composerLockCataloger } from "./language/composer-lock.ts";
-import { gemfileLockCataloger } from "./language/gemfile-lock.ts";
-import { createGoModCataloger, goModCataloger } from "./language/go-mod.ts";
-import { gradleLockfileCataloger } from "./language/gradle-lockfile.ts";
-import { npmInstalledCataloger, pythonInstalledCataloger } from "./language/installed.ts";
-import { mavenPomCataloger } from "./language/maven-pom.ts";
-import { npmLockCataloger } from "./language/npm-lock.ts";
-import { nugetLockCataloger } from "./language/nuget-lock.ts";
-import { pdmLockCataloger } from "./language/pdm-lock.ts";
-import { pipfileLockCataloger } from "./language/pipfile-lock.ts";
-import { pnpmLockCataloger } from "./language/pnpm-lock.ts";
-import { poetryLockCataloger } from "./language/poetry-lock.ts";
-import { requirementsCataloger } from "./language/requirements.ts";
-import { uvLockCataloger } from "./language/uv-lock.ts";
-import { yarnLockCataloger } from "./language/yarn-lock.ts";
-import { createModelCataloger } from "./model/ml-model.ts";
-import { apkCataloger } from "./os/apk.ts";
-import { dpkgCopyrightCataloger } from "./os/dpkg-copyright.ts";
-import { dpkgCataloger } from "./os/dpkg.ts";
 import type { OsContext } from "./os/os-context.ts";
-import { osReleaseCataloger } from "./os/os-release.ts";
-import { rpmCataloger } from "./os/rpm.ts";
+import type { BuildFile } from "../model/index.ts";
 
 /**
  * What a collect run walks: a source tree (`dir:`), one file (`file:`), an image's squashed
@@ -67,7 +41,8 @@ export interface CatalogerEntry {
   name: string;
   /** The kinds of filesystem it is offered. */
   scopes: readonly CatalogerScope[];
-  create(settings: CatalogerSettings): Cataloger;
+  /** Makes the cataloger for one run; its module is imported then, so a run loads only the catalogers of its kind. */
+  load(settings: CatalogerSettings): Promise<Cataloger>;
 }
 
 /** Lockfiles and installed metadata: source trees, single files and images alike. */
@@ -90,47 +65,51 @@ function scratchDir(settings: CatalogerSettings): () => Promise<string> {
 /** Every cataloger, in the order collect offers files to them. */
 export const CATALOGERS: readonly CatalogerEntry[] = [
   // The distro first; its `finish` completes the packages every OS cataloger read during the walk.
-  { name: "os-release", scopes: IMAGE, create: (s) => osReleaseCataloger(osContext(s)) },
-  { name: "dpkg", scopes: IMAGE, create: (s) => dpkgCataloger(osContext(s)) },
-  { name: "dpkg-copyright", scopes: IMAGE, create: (s) => dpkgCopyrightCataloger(osContext(s)) },
-  { name: "apk", scopes: IMAGE, create: (s) => apkCataloger(osContext(s)) },
-  { name: "rpm", scopes: IMAGE, create: (s) => rpmCataloger(osContext(s), scratchDir(s), s.imageLimits ? { maxRows: s.imageLimits.maxRpmRows } : {}) },
-  { name: "go-binary", scopes: IMAGE, create: () => goBinaryCataloger() },
+  { name: "os-release", scopes: IMAGE, load: async (s) => (await import("./os/os-release.ts")).osReleaseCataloger(osContext(s)) },
+  { name: "dpkg", scopes: IMAGE, load: async (s) => (await import("./os/dpkg.ts")).dpkgCataloger(osContext(s)) },
+  { name: "dpkg-copyright", scopes: IMAGE, load: async (s) => (await import("./os/dpkg-copyright.ts")).dpkgCopyrightCataloger(osContext(s)) },
+  { name: "apk", scopes: IMAGE, load: async (s) => (await import("./os/apk.ts")).apkCataloger(osContext(s)) },
+  {
+    name: "rpm",
+    scopes: IMAGE,
+    load: async (s) => (await import("./os/rpm.ts")).rpmCataloger(osContext(s), scratchDir(s), s.imageLimits ? { maxRows: s.imageLimits.maxRpmRows } : {}),
+  },
+  { name: "go-binary", scopes: IMAGE, load: async () => (await import("./binary/go-binary.ts")).goBinaryCataloger() },
   {
     name: "java-archive",
     scopes: IMAGE,
-    create: ({ imageLimits: l }) =>
-      javaArchiveCataloger(
+    load: async ({ imageLimits: l }) =>
+      (await import("./binary/java-archive.ts")).javaArchiveCataloger(
         l
           ? { maxNestedBytes: l.maxJavaNestedBytes, maxArchiveDecompressedBytes: l.maxJavaArchiveDecompressedBytes, maxImageDecompressedBytes: l.maxJavaDecompressedBytes, maxDepth: l.maxJavaDepth }
           : {},
       ),
   },
-  { name: npmLockCataloger.name, scopes: LANGUAGE, create: () => npmLockCataloger },
-  { name: yarnLockCataloger.name, scopes: LANGUAGE, create: () => yarnLockCataloger },
-  { name: pnpmLockCataloger.name, scopes: LANGUAGE, create: () => pnpmLockCataloger },
-  { name: bunLockCataloger.name, scopes: LANGUAGE, create: () => bunLockCataloger },
-  { name: requirementsCataloger.name, scopes: LANGUAGE, create: () => requirementsCataloger },
-  { name: poetryLockCataloger.name, scopes: LANGUAGE, create: () => poetryLockCataloger },
-  { name: pipfileLockCataloger.name, scopes: LANGUAGE, create: () => pipfileLockCataloger },
-  { name: uvLockCataloger.name, scopes: LANGUAGE, create: () => uvLockCataloger },
-  { name: pdmLockCataloger.name, scopes: LANGUAGE, create: () => pdmLockCataloger },
+  { name: "npm-lock", scopes: LANGUAGE, load: async () => (await import("./language/npm-lock.ts")).npmLockCataloger },
+  { name: "yarn-lock", scopes: LANGUAGE, load: async () => (await import("./language/yarn-lock.ts")).yarnLockCataloger },
+  { name: "pnpm-lock", scopes: LANGUAGE, load: async () => (await import("./language/pnpm-lock.ts")).pnpmLockCataloger },
+  { name: "bun-lock", scopes: LANGUAGE, load: async () => (await import("./language/bun-lock.ts")).bunLockCataloger },
+  { name: "python-requirements", scopes: LANGUAGE, load: async () => (await import("./language/requirements.ts")).requirementsCataloger },
+  { name: "poetry-lock", scopes: LANGUAGE, load: async () => (await import("./language/poetry-lock.ts")).poetryLockCataloger },
+  { name: "pipfile-lock", scopes: LANGUAGE, load: async () => (await import("./language/pipfile-lock.ts")).pipfileLockCataloger },
+  { name: "uv-lock", scopes: LANGUAGE, load: async () => (await import("./language/uv-lock.ts")).uvLockCataloger },
+  { name: "pdm-lock", scopes: LANGUAGE, load: async () => (await import("./language/pdm-lock.ts")).pdmLockCataloger },
   // An image's modules are not the host's: image runs pass goModCache false.
-  { name: goModCataloger.name, scopes: LANGUAGE, create: (s) => createGoModCataloger(s) },
-  { name: cargoLockCataloger.name, scopes: LANGUAGE, create: () => cargoLockCataloger },
-  { name: mavenPomCataloger.name, scopes: LANGUAGE, create: () => mavenPomCataloger },
-  { name: gradleLockfileCataloger.name, scopes: LANGUAGE, create: () => gradleLockfileCataloger },
-  { name: composerLockCataloger.name, scopes: LANGUAGE, create: () => composerLockCataloger },
-  { name: gemfileLockCataloger.name, scopes: LANGUAGE, create: () => gemfileLockCataloger },
-  { name: nugetLockCataloger.name, scopes: LANGUAGE, create: () => nugetLockCataloger },
-  { name: npmInstalledCataloger.name, scopes: LANGUAGE, create: () => npmInstalledCataloger },
-  { name: pythonInstalledCataloger.name, scopes: LANGUAGE, create: () => pythonInstalledCataloger },
+  { name: "go-mod", scopes: LANGUAGE, load: async (s) => (await import("./language/go-mod.ts")).createGoModCataloger(s) },
+  { name: "cargo-lock", scopes: LANGUAGE, load: async () => (await import("./language/cargo-lock.ts")).cargoLockCataloger },
+  { name: "maven-pom", scopes: LANGUAGE, load: async () => (await import("./language/maven-pom.ts")).mavenPomCataloger },
+  { name: "gradle-lockfile", scopes: LANGUAGE, load: async () => (await import("./language/gradle-lockfile.ts")).gradleLockfileCataloger },
+  { name: "composer-lock", scopes: LANGUAGE, load: async () => (await import("./language/composer-lock.ts")).composerLockCataloger },
+  { name: "gemfile-lock", scopes: LANGUAGE, load: async () => (await import("./language/gemfile-lock.ts")).gemfileLockCataloger },
+  { name: "nuget-lock", scopes: LANGUAGE, load: async () => (await import("./language/nuget-lock.ts")).nugetLockCataloger },
+  { name: "npm-installed", scopes: LANGUAGE, load: async () => (await import("./language/installed.ts")).npmInstalledCataloger },
+  { name: "python-installed", scopes: LANGUAGE, load: async () => (await import("./language/installed.ts")).pythonInstalledCataloger },
   // fileRequired is by name: a tree without models pays nothing.
-  { name: "ml-model", scopes: MODELS, create: (s) => createModelCataloger(s.rootPath !== undefined ? { rootPath: s.rootPath } : {}) },
-  { name: "dockerfile", scopes: SOURCE_TREES, create: (s) => dockerfileCataloger(s.buildFiles) },
+  { name: "ml-model", scopes: MODELS, load: async (s) => (await import("./model/ml-model.ts")).createModelCataloger(s.rootPath !== undefined ? { rootPath: s.rootPath } : {}) },
+  { name: "dockerfile", scopes: SOURCE_TREES, load: async (s) => (await import("./build/dockerfile.ts")).dockerfileCataloger(s.buildFiles) },
 ];
 
-/** The catalogers for one collect run over a filesystem of kind `scope`, in `CATALOGERS` order. */
-export function catalogersFor(scope: CatalogerScope, settings: CatalogerSettings = {}): Cataloger[] {
-  return CATALOGERS.filter((e) => e.scopes.includes(scope)).map((e) => e.create(settings));
+/** The catalogers for one collect run over a filesystem of kind `scope`, in `CATALOGERS` order (their modules loaded now). */
+export function catalogersFor(scope: CatalogerScope, settings: CatalogerSettings = {}): Promise<Cataloger[]> {
+  return Promise.all(CATALOGERS.filter((e) => e.scopes.includes(scope)).map((e) => e.load(settings)));
 }

@@ -3,18 +3,14 @@
  * by the descriptors' purl traits: for SBOMs read back from other tools, where only the purl says what a
  * component is, and for matching, where the purl names the package as OSV does.
  */
-import { createRequire } from "node:module";
 import type { PackageURL as PackageUrlClass } from "packageurl-js";
 import type { Ecosystem } from "../model/index.ts";
+import { packageUrl } from "./package-url.ts";
 import { ECOSYSTEM_DESCRIPTORS, type EcosystemName } from "./registry.ts";
+
+export { packageUrl } from "./package-url.ts";
 import type { EcosystemDescriptor } from "./types.ts";
 
-let packageUrlClass: typeof PackageUrlClass | undefined;
-/** packageurl-js, required on first use so that importing this module stays cheap (catalogers share it). */
-export function packageUrl(): typeof PackageUrlClass {
-  packageUrlClass ??= (createRequire(import.meta.url)("packageurl-js") as { PackageURL: typeof PackageUrlClass }).PackageURL;
-  return packageUrlClass;
-}
 
 export interface PurlEcosystem {
   ecosystem?: Ecosystem;

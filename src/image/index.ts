@@ -105,7 +105,7 @@ export async function openImageSource(target: ImageTarget, options: ImageSourceO
     fs,
     metadata: imageComponent(image),
     // The host's Go module cache says nothing about an image's modules.
-    catalogers: catalogersFor("image", { os: new OsContext(), scratchDir, imageLimits: limits, goModCache: false }),
+    catalogers: await catalogersFor("image", { os: new OsContext(), scratchDir, imageLimits: limits, goModCache: false }),
     async close() {
       if (scratchPath) await rm(scratchPath, { recursive: true, force: true });
     },

@@ -153,7 +153,7 @@ async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, op
     // ML models found in a source tree too (fileRequired is by name: a tree without models pays nothing).
     const settings = catalogerSettings(options, await realpath(target.path));
     if (buildFiles) settings.buildFiles = buildFiles;
-    const catalogers = catalogersFor("directory", settings);
+    const catalogers = await catalogersFor("directory", settings);
     return collect(new DirectoryFs(target.path, { exclude: options.exclude ?? [], installedMetadata: true }), catalogers, collectOptions(options));
   }
   // One file: a DirectoryFs over its folder, offering only that file (companions stay readable).
@@ -178,7 +178,7 @@ async function collectPath(target: Extract<Target, { kind: "dir" | "file" }>, op
     exists: (p: string) => fs.exists(p),
     listDirectory: (p: string) => fs.listDirectory(p),
   };
-  const result = await collect(single, catalogersFor("file", catalogerSettings(options)), collectOptions(options));
+  const result = await collect(single, await catalogersFor("file", catalogerSettings(options)), collectOptions(options));
   if (result.stats.filesExtracted === 0) {
     result.problems.push({ source: "sbom", file: name, message: "no cataloger reads this kind of file" });
   }
@@ -198,7 +198,7 @@ async function collectModel(target: Extract<Target, { kind: "model" }>, options:
   const hub = hubCacheOrigin(`${realDir}/`) ?? hubCacheOrigin(`${resolve(dir)}/`);
   const fsOptions = { exclude: options.exclude ?? [], followFileSymlinks: true, ...(hub ? { confineTo: hub.repoDir } : {}) };
   const fs = new DirectoryFs(dir, fsOptions);
-  const catalogers = catalogersFor("model", { rootPath: realDir });
+  const catalogers = await catalogersFor("model", { rootPath: realDir });
   if (info.isDirectory()) return collect(fs, catalogers, collectOptions(options));
   // One file: a DirectoryFs over its folder, offering only that file (config.json and README.md beside it stay readable).
   const name = basename(target.path);

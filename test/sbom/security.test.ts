@@ -186,7 +186,7 @@ describe("truncated input never crashes or hangs a cataloger", () => {
         const data = readFileSync(join(root, dir.name, f.name));
         for (let k = 1; k <= 40; k++) {
           const cut = data.subarray(0, Math.floor((data.length * k) / 41));
-          const result = await collect(oneFile(f.name, cut), catalogersFor("file"));
+          const result = await collect(oneFile(f.name, cut), await catalogersFor("file"));
           assert.ok(result.problems.length <= 1, `${dir.name}/${f.name} cut at ${cut.length}: ${JSON.stringify(result.problems)}`);
           for (const p of result.problems) assert.ok(!p.message.includes("\n"), "one line");
           runs++;

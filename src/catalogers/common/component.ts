@@ -2,8 +2,8 @@
  * Components as catalogers make them: purls, hashes from integrity strings, scopes, licenses, and a set that merges duplicates.
  */
 import type { Component, ComponentType, Ecosystem, Hash, HashAlgorithm, Location, Scope } from "../../model/index.ts";
-import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
-import { packageUrl } from "../../ecosystem/purl.ts";
+import { normalizePythonName } from "../../ecosystem/pep503.ts";
+import { packageUrl } from "../../ecosystem/package-url.ts";
 import { isObject } from "./text.ts";
 
 /** A package URL string, or undefined when the parts do not make a valid one. */

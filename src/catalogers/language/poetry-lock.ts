@@ -18,7 +18,7 @@ import { InputError } from "../../errors.ts";
 import type { Component } from "../../model/index.ts";
 import { arrayTableLines, decodeUtf8, isObject, parseTomlText, str } from "../common/text.ts";
 import { hashesOfFileEntries, makeComponent, pypiComponent } from "../common/component.ts";
-import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
+import { normalizePythonName } from "../../ecosystem/pep503.ts";
 import { addPackage, newGraph, refsOf, requirement, scopesByReach, type PythonLockGraph, type PythonRequirement } from "./python-locks.ts";
 
 const NAME = "poetry-lock";

@@ -5,7 +5,7 @@
  */
 import type { Component, Scope } from "../../model/index.ts";
 import { assignScopes, ComponentSet } from "../common/component.ts";
-import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
+import { normalizePythonName } from "../../ecosystem/pep503.ts";
 
 export interface PythonLockGraph {
   set: ComponentSet;

@@ -9,7 +9,7 @@ import type { Cataloger, CatalogResult, ExtractInput } from "../../collect/index
 import { formatErrorLine } from "../../errors.ts";
 import type { CollectProblem, Component, Hash } from "../../model/index.ts";
 import { ComponentSet, hashFromPrefixed, pypiComponent } from "../common/component.ts";
-import { normalizePythonName } from "../../ecosystem/descriptors/pypi.ts";
+import { normalizePythonName } from "../../ecosystem/pep503.ts";
 import { decodeUtf8 } from "../common/text.ts";
 
 const NAME = "python-requirements";
