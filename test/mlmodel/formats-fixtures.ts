@@ -3,7 +3,7 @@
  * safetensors, GGUF, protobuf messages (ONNX, SavedModel), .npy, zip archives (stored or deflated
  * members, for PyTorch, Keras 3 and .npz), tar and a minimal HDF5 container.
  */
-import { crc32, deflateRawSync } from "node:zlib";
+import { buildZip } from "../vulndb/zip-writer.ts";
 
 // ---------------------------------------------------------------- safetensors
 
@@ -179,73 +179,12 @@ export interface ZipEntrySpec {
 
 /** A zip archive (no zip64) of stored or deflated members, written as Python's zipfile does. */
 export function zip(entries: ZipEntrySpec[]): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, "utf8");
-    const body = e.deflate ? deflateRawSync(e.data) : e.data;
-    const size = e.declaredSize ?? e.data.length;
-    const crc = crc32(e.data) >>> 0;
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0x800, 6);
-    lh.writeUInt16LE(e.deflate ? 8 : 0, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(body.length, 18);
-    lh.writeUInt32LE(size, 22);
-    lh.writeUInt16LE(name.length, 26);
-    locals.push(lh, name, body);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(0x800, 8);
-    ch.writeUInt16LE(e.deflate ? 8 : 0, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(body.length, 20);
-    ch.writeUInt32LE(size, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, name);
-    offset += 30 + name.length + body.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+  return buildZip(entries.map((e) => ({ name: e.name, data: e.data, store: e.deflate !== true, ...(e.declaredSize !== undefined ? { declaredSize: e.declaredSize } : {}) })));
 }
 
 // ---------------------------------------------------------------- tar
 
-/** A ustar archive of regular files. */
-export function tar(entries: { name: string; data: Buffer }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, "utf8");
-    h.write("0000644\0", 100);
-    h.write("0000000\0", 108);
-    h.write("0000000\0", 116);
-    h.write(e.data.length.toString(8).padStart(11, "0") + "\0", 124);
-    h.write("00000000000\0", 136);
-    h.write("        ", 148);
-    h.write("0", 156);
-    h.write("ustar\0", 257);
-    h.write("00", 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-    parts.push(h, e.data, Buffer.alloc((512 - (e.data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
+export { ustar as tar } from "../helpers.ts";
 
 // ---------------------------------------------------------------- HDF5 (minimal)
 

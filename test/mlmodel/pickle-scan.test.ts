@@ -10,21 +10,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { Component } from "../../src/model/index.ts";
-import { withFileSource } from "../../src/io/byte-source.ts";
 import { readNpyHeader } from "../../src/mlmodel/formats/numpy.ts";
-import { bufferSource } from "../../src/io/byte-source.ts";
+import { bufferSource, withFileSource } from "../../src/io/byte-source.ts";
 import { scanPickleBearingFile, walkPickle, type PickleScanResult } from "../../src/mlmodel/pickle/index.ts";
 import { tempDir } from "../helpers.ts";
+import { toolsMissing } from "../image/fixtures.ts";
 
-function hasPython(): boolean {
-  try {
-    execFileSync("python3", ["-c", "pass"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const NO_PYTHON = hasPython() ? false : "SKIPPED: python3 is not installed (it dumps the test files)";
+const NO_PYTHON = toolsMissing("python3");
 
 const SCRIPT = String.raw`
 import base64, collections, gzip, io, json, lzma, os, pickle, struct, sys, types, zipfile, zlib

@@ -7,16 +7,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { judgeGlobal, OPCODES, walkPickle, type WalkResult } from "../../src/mlmodel/pickle/index.ts";
+import { toolsMissing } from "../image/fixtures.ts";
 
-function hasPython(): boolean {
-  try {
-    execFileSync("python3", ["-c", "pass"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const NO_PYTHON = hasPython() ? false : "SKIPPED: python3 is not installed (it dumps the test pickles)";
+const NO_PYTHON = toolsMissing("python3");
 
 /** Runs a python3 script that prints a JSON object of name → base64 bytes, and decodes it. */
 function pyDump(script: string): Record<string, Buffer> {

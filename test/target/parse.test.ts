@@ -4,31 +4,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InputError, UsageError } from "../../src/errors.ts";
 import { parseImageReference, parseTarget } from "../../src/target/index.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir, ustar } from "../helpers.ts";
 
-/** Builds a minimal ustar archive holding the named empty files (enough for detection). */
-function tarOf(names: string[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const name of names) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0, "utf8");
-    h.write("0000644\0", 100);
-    h.write("0000000\0", 108);
-    h.write("0000000\0", 116);
-    h.write("00000000000\0", 124);
-    h.write("00000000000\0", 136);
-    h.write("        ", 148);
-    h.write("0", 156);
-    h.write("ustar\0", 257);
-    h.write("00", 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
-    blocks.push(h);
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
+/** A minimal ustar archive holding the named empty files (enough for detection). */
+const tarOf = (names: string[]): Buffer => ustar(names.map((name) => ({ name })));
 
 describe("parseTarget", () => {
   let dir = "";
