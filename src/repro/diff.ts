@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { openRegularFile } from "../io/files.ts";
-import { readLayer, ReadBudget, type LayerEntry } from "../oci/layer.ts";
+import { readLayer, ReadBudget, type LayerEntry, type LayerEntryHeader } from "../oci/layer.ts";
 import type { LayerRef, OciLimits, ResolvedImage } from "../oci/types.ts";
 
 /** What kind of difference: each kind has one hint (`REPRO_HINTS`). */
@@ -100,35 +100,23 @@ class DifferenceList {
   }
 }
 
-/** One tar entry reduced to what two builds are compared on; content as a digest, never kept. */
-interface EntrySummary {
+/** One tar entry reduced to what two builds are compared on (its header's fields but the name); content as a digest, never kept. */
+interface EntrySummary extends Omit<LayerEntryHeader, "name"> {
   path: string;
   type: LayerEntry["type"];
   size: number;
   mode?: number;
   linkname?: string;
-  mtime?: number;
-  uid?: number;
-  gid?: number;
-  uname?: string;
-  gname?: string;
-  pax?: Record<string, string>;
   sha256?: string;
 }
 
 async function summarizeEntries(entries: AsyncIterable<LayerEntry>): Promise<EntrySummary[]> {
   const out: EntrySummary[] = [];
   for await (const e of entries) {
-    const s: EntrySummary = { path: e.path, type: e.type, size: e.size };
+    const { name: _name, ...header } = e.header;
+    const s: EntrySummary = { path: e.path, type: e.type, size: e.size, ...header };
     if (e.mode !== undefined) s.mode = e.mode & 0o7777;
     if (e.linkname !== undefined) s.linkname = e.linkname;
-    const h = e.header;
-    if (h.mtime !== undefined) s.mtime = h.mtime;
-    if (h.uid !== undefined) s.uid = h.uid;
-    if (h.gid !== undefined) s.gid = h.gid;
-    if (h.uname !== undefined) s.uname = h.uname;
-    if (h.gname !== undefined) s.gname = h.gname;
-    if (h.pax) s.pax = h.pax;
     if (e.type === "file") {
       const hash = createHash("sha256");
       for await (const chunk of e.data) hash.update(chunk as Buffer);
