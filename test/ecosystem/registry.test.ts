@@ -115,4 +115,10 @@ test("matching keys: a distribution's purl namespace decides among ecosystems of
   const rocky: Component = { ...base, ref: "c", name: "openssl-libs", version: "1:3.0.7-27.el9", ecosystem: "Rocky Linux", ecosystemRelease: "9", purl: "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?epoch=1" };
   assert.deepEqual(packageKeyOf(rocky), { ecosystem: "Rocky Linux", name: "openssl-libs", version: "1:3.0.7-27.el9", release: "9" });
   assert.equal(compareVersions("Rocky Linux", "1:3.0.7-27.el9", "1:3.0.7-28.el9"), -1);
+  // OSV names Rocky, Alma, SUSE, openSUSE, Mageia, openEuler and Azure Linux packages by their source RPM
+  // (osv-schema's ecosystem list); Red Hat by binary or source RPM, Photon OS by the RPM itself.
+  const fromSourceRpm = (ecosystem: "Rocky Linux" | "AlmaLinux" | "SUSE" | "openSUSE" | "Red Hat" | "Photon OS") =>
+    packageKeyOf({ ...base, ref: ecosystem, name: "openssl-libs", version: "3.0.7-27.el9", ecosystem, sourceName: "openssl" });
+  for (const ecosystem of ["Rocky Linux", "AlmaLinux", "SUSE", "openSUSE"] as const) assert.equal((fromSourceRpm(ecosystem) as { name: string }).name, "openssl", ecosystem);
+  for (const ecosystem of ["Red Hat", "Photon OS"] as const) assert.equal((fromSourceRpm(ecosystem) as { name: string }).name, "openssl-libs", ecosystem);
 });
