@@ -38,7 +38,7 @@ export { updateVulnDb, DEFAULT_OSV_BASE_URL, type UpdateOptions, type UpdateResu
 // SBOMs of source trees and SBOMs read back (src/sbom)
 export { CATALOGERS, catalogersFor, type CatalogerEntry, type CatalogerScope, type CatalogerSettings } from "./catalogers/index.ts";
 export { buildSbom, sbomOptionsFrom, sbomTimestamp, isDeterministic, serializeCycloneDx, serializeSpdx, readSbomDocument, readSbomFile, CYCLONEDX_SPEC_VERSIONS, type BuildSbomOptions, type CycloneDxOptions, type CycloneDxSpecVersion, type SpdxOptions } from "./sbom/index.ts";
-export { databaseDecisions, ecosystemCoverage, seenEcosystems, describeEcosystems, type EcosystemCoverage, type SeenEcosystem } from "./match/coverage.ts";
+export { databaseDecisions, ecosystemCoverage, seenEcosystems, unplacedOsPackages, describeEcosystems, type EcosystemCoverage, type SeenEcosystem, type UnplacedOsPackages } from "./match/coverage.ts";
 export { scanTarget, type ScanTargetOptions, type ScanTargetResult } from "./match/scan.ts";
 export { matchSbom, matchComponents, isUnresolved, explainFinding, findingsDocument, FINDINGS_SCHEMA_VERSION, type MatchOptions, type MatchStats, type FindingsDocument } from "./match/index.ts";
 // Container images without a daemon (src/image)

@@ -208,6 +208,25 @@ describe("item 3: a database without records for the target's ecosystems", () =>
     assert.ok(!covered.decisions.some((x) => x.rule.startsWith("db:")), JSON.stringify(covered.decisions.filter((x) => x.rule.startsWith("db:"))));
   });
 
+  it("OS packages of a distribution without an OSV ecosystem (Fedora) are never matched: no data for them, said and failing as db.no_data says", async () => {
+    const fedora = (name: string, version: string): Component => ({
+      ...debianComponent(name, version),
+      ref: `pkg:rpm/fedora/${name}@${version}?distro=fedora-40`,
+      purl: `pkg:rpm/fedora/${name}@${version}?distro=fedora-40`,
+    });
+    const image = [fedora("bash", "5.2.26-3.fc40"), fedora("glibc", "2.39-5.fc40")].map(({ ecosystem: _e, ecosystemRelease: _r, ...c }) => c);
+    const failed = await check(image);
+    assert.equal(failed.outcome, "fail");
+    const d = failed.decisions.find((x) => x.rule.startsWith("db:no-data"));
+    assert.equal(d?.rule, "db:no-data:fail");
+    assert.match(d?.message ?? "", /no OSV ecosystem for the OS packages of rpm\/fedora \(2 components\), none of the target's packages/);
+    // Beside packages the database covers, a warning by default (db.partial_data), a failure on request.
+    const mixed = [...exampleSbom().components, ...image];
+    const warned = await check(mixed);
+    assert.equal(warned.decisions.find((x) => x.rule.startsWith("db:partial-data"))?.outcome, "warn");
+    assert.equal((await check(mixed, { partial_data: "fail" })).outcome, "fail");
+  });
+
   it("a database older than db.max_age fails by default now (db.fail_when_stale: true)", async () => {
     const later = new Date(Date.now() + 30 * 86400_000);
     const r = await runCheck(
